@@ -1,0 +1,63 @@
+"""Opening a dataset folder through its family reader, and loading every case with per-case error collection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.data.case import Case
+from benchmark.data.cards import DatasetCard
+from benchmark.data.readers.base import Discovery, Fetcher, LayoutReader
+from benchmark.data.readers.registry import reader_class
+from benchmark.errors import BenchmarkError, CaseError
+
+__all__ = ["open_reader", "LoadReport", "iter_cases", "load_cases"]
+
+
+def open_reader(card: DatasetCard, root: Path, *, version: str | None = None, data_version: str = "",
+                fetch: Fetcher | None = None) -> LayoutReader:
+    """The family reader of ``card`` on the dataset folder ``root``."""
+    cls = reader_class(card.layout.family)
+    return cls(card, root, version=version, data_version=data_version, fetch=fetch)
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """Cases that opened, and every error met on the way (discovery and loading), reported together."""
+
+    cases: tuple[Case, ...]
+    errors: tuple[CaseError, ...]
+
+
+def iter_cases(reader: LayoutReader, discovery: Discovery | None = None, *, load_image: bool = False,
+               errors: list[CaseError] | None = None) -> Iterator[Case]:
+    """Yield each discovered case; a case that fails is appended to ``errors`` and skipped.
+
+    Args:
+        reader: An opened family reader.
+        discovery: A discovery already made (made here when None); its errors are appended to ``errors``.
+        load_image: Read the image (and every mask) before yielding, so that unreadable cases are caught here.
+        errors: Collects the CaseError of every bad case.
+    """
+    sink = errors if errors is not None else []
+    found = discovery if discovery is not None else reader.discover()
+    sink.extend(found.errors)
+    for entry in found.entries:
+        try:
+            case = reader.open_case(entry)
+            if load_image:
+                _ = case.image
+                case.masks()
+        except (BenchmarkError, OSError, ValueError, KeyError) as err:
+            path = entry.image_files[0] if entry.image_files else None
+            sink.append(CaseError(reader.card.id, entry.case_id, path, str(err)))
+            continue
+        yield case
+
+
+def load_cases(reader: LayoutReader, *, load_image: bool = True) -> LoadReport:
+    """Open (and by default fully read) every case of a dataset, collecting errors instead of stopping."""
+    errors: list[CaseError] = []
+    cases = tuple(iter_cases(reader, load_image=load_image, errors=errors))
+    return LoadReport(cases, tuple(errors))

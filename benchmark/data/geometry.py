@@ -1,0 +1,227 @@
+"""Voxel grids in the canonical orientation, and reading volumes into it.
+
+Canonical orientation (see docs/architecture): RAS+, array axes (x, y, z), z the axial slice axis from inferior to
+superior, spacing in mm as (sx, sy, sz). Every volume the suite hands out is on such a grid, so "axial slice k" means
+``array[:, :, k]`` everywhere.
+
+Files are decoded by SimpleITK (which covers NIfTI, NRRD, MetaImage, MHA and DICOM series); its LPS physical frame
+and (z, y, x) array order are converted here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from benchmark.errors import GeometryMismatchError, ImageReadError
+
+if TYPE_CHECKING:
+    import SimpleITK as sitk
+
+__all__ = [
+    "Geometry",
+    "Volume",
+    "read_header",
+    "read_volume",
+    "volume_from_sitk",
+    "canonicalize",
+    "check_same_grid",
+    "AFFINE_TOLERANCE_MM",
+]
+
+#: Largest difference, in mm, allowed between two affines (rotation-scaled columns and origin) of "one grid".
+AFFINE_TOLERANCE_MM = 1e-3
+
+_LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """A 3D voxel grid.
+
+    Attributes:
+        shape: Number of voxels along (x, y, z).
+        spacing: Voxel size in mm along (x, y, z).
+        affine: (4, 4) voxel-index to RAS-world (mm) matrix.
+    """
+
+    shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+    affine: np.ndarray
+
+    def __post_init__(self) -> None:
+        affine = np.asarray(self.affine, dtype=np.float64)
+        if affine.shape != (4, 4):
+            raise ValueError(f"Geometry affine must have shape (4, 4), got {affine.shape}")
+        affine.setflags(write=False)
+        object.__setattr__(self, "affine", affine)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Geometry):
+            return NotImplemented
+        return self.shape == other.shape and np.allclose(self.affine, other.affine, atol=AFFINE_TOLERANCE_MM)
+
+    __hash__ = None  # type: ignore[assignment]  # equality is tolerance-based
+
+
+@dataclass(frozen=True)
+class Volume:
+    """Voxel data on a canonical grid.
+
+    Attributes:
+        array: (X, Y, Z) for one channel, or (C, X, Y, Z) for a multi-channel file.
+        geometry: The grid of the spatial axes.
+        source: The file or folder it was read from, for error messages.
+    """
+
+    array: np.ndarray
+    geometry: Geometry
+    source: Path | None = None
+
+    @property
+    def n_channels(self) -> int:
+        return 1 if self.array.ndim == 3 else int(self.array.shape[0])
+
+
+def _sitk() -> Any:
+    import SimpleITK
+
+    return SimpleITK
+
+
+def _lps_affine(spacing: tuple[float, ...], direction: tuple[float, ...], origin: tuple[float, ...]) -> np.ndarray:
+    """Build the 3D voxel-to-RAS affine from SimpleITK's LPS spacing, direction and origin (first 3 axes)."""
+    ndim = int(round(len(direction) ** 0.5))
+    matrix = np.asarray(direction, dtype=np.float64).reshape(ndim, ndim)[:3, :3]
+    affine = np.eye(4)
+    affine[:3, :3] = matrix * np.asarray(spacing[:3], dtype=np.float64)
+    affine[:3, 3] = np.asarray(origin[:3], dtype=np.float64)
+    return _LPS_TO_RAS @ affine
+
+
+def canonicalize(array: np.ndarray, affine: np.ndarray, source: Path | None = None) -> Volume:
+    """Reorient an (X, Y, Z) or (C, X, Y, Z) array with its voxel-to-RAS affine to RAS+.
+
+    Args:
+        array: Voxel data, spatial axes in the order the affine's columns describe.
+        affine: (4, 4) voxel-index to RAS-world matrix.
+        source: Where the data came from, kept for messages.
+
+    Returns:
+        A Volume whose array axes run along +R, +A, +S.
+    """
+    import nibabel.orientations as nio
+
+    spatial_shape = array.shape[-3:]
+    ornt = nio.io_orientation(affine)
+    channels_last = np.moveaxis(array, 0, -1) if array.ndim == 4 else array
+    reoriented = nio.apply_orientation(channels_last, ornt)
+    if array.ndim == 4:
+        reoriented = np.moveaxis(reoriented, -1, 0)
+    new_affine = affine @ nio.inv_ornt_aff(ornt, spatial_shape)
+    return Volume(np.ascontiguousarray(reoriented), _geometry(new_affine, reoriented.shape[-3:]), source)
+
+
+def _geometry(affine: np.ndarray, shape: tuple[int, ...]) -> Geometry:
+    spacing = np.linalg.norm(affine[:3, :3], axis=0)
+    return Geometry(
+        shape=(int(shape[0]), int(shape[1]), int(shape[2])),
+        spacing=(float(spacing[0]), float(spacing[1]), float(spacing[2])),
+        affine=affine,
+    )
+
+
+def volume_from_sitk(image: sitk.Image, source: Path | None = None) -> Volume:
+    """Convert a 3D (or 4D multi-channel) SimpleITK image to a canonical Volume.
+
+    A 4D scalar image is read as channels along its fourth axis (MSD's multi-modal files).
+    """
+    sitk_mod = _sitk()
+    dim = image.GetDimension()
+    if dim not in (3, 4) or image.GetNumberOfComponentsPerPixel() != 1:
+        raise ImageReadError(
+            f"{source}: expected a 3D image or a 4D multi-channel image of scalar voxels, "
+            f"got {dim}D with {image.GetNumberOfComponentsPerPixel()} components per voxel"
+        )
+    data = sitk_mod.GetArrayFromImage(image)  # (z, y, x) or (c, z, y, x)
+    array = data.transpose(2, 1, 0) if dim == 3 else data.transpose(0, 3, 2, 1)
+    affine = _lps_affine(image.GetSpacing(), image.GetDirection(), image.GetOrigin())
+    return canonicalize(array, affine, source)
+
+
+def read_volume(path: Path) -> Volume:
+    """Read one image file (any format SimpleITK decodes) into the canonical orientation.
+
+    Raises:
+        ImageReadError: The file is missing, truncated, corrupt or not a 3D/4D image.
+    """
+    sitk_mod = _sitk()
+    if not Path(path).exists():
+        raise ImageReadError(f"{path}: file not found (a broken link means annexed content that is not present)")
+    try:
+        image = sitk_mod.ReadImage(str(path))
+    except RuntimeError as err:
+        raise ImageReadError(f"{path}: could not be decoded as a medical image ({_first_line(err)})") from err
+    return volume_from_sitk(image, Path(path))
+
+
+def read_header(path: Path) -> tuple[Geometry, int]:
+    """Read the canonical grid and channel count of an image file without reading its voxels.
+
+    Returns:
+        The grid and the number of channels (the size of the 4th axis for 4D files, else 1).
+    """
+    import nibabel.orientations as nio
+
+    sitk_mod = _sitk()
+    reader = sitk_mod.ImageFileReader()
+    reader.SetFileName(str(path))
+    try:
+        reader.ReadImageInformation()
+    except RuntimeError as err:
+        raise ImageReadError(f"{path}: header could not be read ({_first_line(err)})") from err
+    size = reader.GetSize()
+    if len(size) not in (3, 4):
+        raise ImageReadError(f"{path}: expected a 3D or 4D image, got {len(size)}D of size {size}")
+    affine = _lps_affine(reader.GetSpacing(), reader.GetDirection(), reader.GetOrigin())
+    ornt = nio.io_orientation(affine)
+    new_affine = affine @ nio.inv_ornt_aff(ornt, size[:3])
+    shape = tuple(int(size[int(axis)]) for axis in ornt[:, 0])
+    return _geometry(new_affine, shape), (int(size[3]) if len(size) == 4 else 1)
+
+
+def check_same_grid(reference: Geometry, other: Geometry, *, what: str, reference_path: Path | None,
+                    other_path: Path | None) -> None:
+    """Raise if two grids differ in shape or affine (beyond AFFINE_TOLERANCE_MM).
+
+    Args:
+        reference: The grid everything must match (usually the image's).
+        other: The grid being checked (a label, another channel).
+        what: What ``other`` is, for the message (e.g. ``"label 'liver'"``).
+        reference_path: File of the reference grid.
+        other_path: File of the checked grid.
+
+    Raises:
+        GeometryMismatchError: With both files, both shapes and spacings.
+    """
+    if reference == other:
+        return
+    raise GeometryMismatchError(
+        f"{what} in {other_path} is on a different voxel grid than the image {reference_path}: "
+        f"got shape {other.shape}, spacing {_fmt(other.spacing)} mm, origin {_fmt(tuple(other.affine[:3, 3]))}; "
+        f"expected shape {reference.shape}, spacing {_fmt(reference.spacing)} mm, "
+        f"origin {_fmt(tuple(reference.affine[:3, 3]))} (tolerance {AFFINE_TOLERANCE_MM} mm)"
+    )
+
+
+def _fmt(values: tuple[float, ...]) -> str:
+    return "(" + ", ".join(f"{v:.4g}" for v in values) + ")"
+
+
+def _first_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    useful = [line for line in lines if "ERROR" in line or "error" in line.lower()]
+    return (useful or lines or [type(err).__name__])[-1][:300]
