@@ -1,0 +1,86 @@
+"""Prompt types: small frozen dataclasses in voxel indices of the canonical grid (see docs/architecture).
+
+In-plane axes of each plane, on a canonical (X, Y, Z) volume ``v``:
+
+============  ===============  ==================
+plane         slice k          in-plane axes (u, v)
+============  ===============  ==================
+axial         ``v[:, :, k]``   (x, y)
+coronal       ``v[:, k, :]``   (x, z)
+sagittal      ``v[k, :, :]``   (y, z)
+============  ===============  ==================
+
+Boxes are half-open like numpy slices: ``(u0, v0, u1, v1)`` covers ``u0 <= u < u1`` and ``v0 <= v < v1``.
+Every prompt records what it leaks from the ground truth beyond itself (``leaks``), so tables can state it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+__all__ = ["PromptKind", "Plane", "Box2D", "Mask2D", "Box3D", "Prompt", "slice_of", "PLANE_AXIS"]
+
+
+class PromptKind(str, Enum):
+    BOX_2D = "box2d"
+    MASK_2D = "mask2d"
+    BOX_3D = "box3d"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Plane(str, Enum):
+    AXIAL = "axial"
+    CORONAL = "coronal"
+    SAGITTAL = "sagittal"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+#: The array axis a plane's slices are taken along.
+PLANE_AXIS: dict[Plane, int] = {Plane.SAGITTAL: 0, Plane.CORONAL: 1, Plane.AXIAL: 2}
+
+
+def slice_of(volume: np.ndarray, plane: Plane | str, index: int) -> np.ndarray:
+    """The 2D slice ``index`` of an (X, Y, Z) volume on ``plane``, with in-plane axes (u, v) as tabled above."""
+    axis = PLANE_AXIS[Plane(plane)]
+    return np.take(volume, index, axis=axis)
+
+
+@dataclass(frozen=True)
+class Box2D:
+    """A box on one slice. ``box`` is (u0, v0, u1, v1), half-open voxel indices in the plane's (u, v) axes."""
+
+    plane: Plane
+    slice_index: int
+    box: tuple[int, int, int, int]
+    leaks: tuple[str, ...] = ()
+    kind: PromptKind = field(default=PromptKind.BOX_2D, init=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Mask2D:
+    """A boolean mask of one slice, shape (U, V) of the plane's in-plane axes."""
+
+    plane: Plane
+    slice_index: int
+    mask: np.ndarray
+    leaks: tuple[str, ...] = ()
+    kind: PromptKind = field(default=PromptKind.MASK_2D, init=False)
+
+
+@dataclass(frozen=True)
+class Box3D:
+    """A 3D box (x0, y0, z0, x1, y1, z1), half-open voxel indices; it leaks the object's extent on every axis."""
+
+    box: tuple[int, int, int, int, int, int]
+    leaks: tuple[str, ...] = ("z-extent",)
+    kind: PromptKind = field(default=PromptKind.BOX_3D, init=False)
+
+
+Prompt = Box2D | Mask2D | Box3D
