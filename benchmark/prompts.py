@@ -49,7 +49,8 @@ PLANE_AXIS: dict[Plane, int] = {Plane.SAGITTAL: 0, Plane.CORONAL: 1, Plane.AXIAL
 def slice_of(volume: np.ndarray, plane: Plane | str, index: int) -> np.ndarray:
     """The 2D slice ``index`` of an (X, Y, Z) volume on ``plane``, with in-plane axes (u, v) as tabled above."""
     axis = PLANE_AXIS[Plane(plane)]
-    return np.take(volume, index, axis=axis)
+    result: np.ndarray = np.take(volume, index, axis=axis)
+    return result
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ __all__ = ["build_parser", "main", "main_entry"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from benchmark.cli import catalog_commands, demo_command, home_commands
+    from benchmark.cli import catalog_commands, demo_command, fingerprint_commands, home_commands
 
     parser = argparse.ArgumentParser(prog="propbench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"propbench {__version__}")
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.add_argument("--home", type=Path, default=None,
                           help="the DataLad data home (default: $PROPBENCH_HOME or ~/.local/share/propbench/home)")
     commands = datasets.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (catalog_commands, home_commands, demo_command):
+    for module in (catalog_commands, home_commands, demo_command, fingerprint_commands):
         module.register(commands)
     return parser
 

@@ -152,6 +152,34 @@ def volume_from_sitk(image: sitk.Image, source: Path | None = None) -> Volume:
     return canonicalize(array, affine, source)
 
 
+def _check_nifti_spacing(path: Path) -> None:
+    """Refuse NIfTI headers whose pixdim holds a zero, negative or NaN spacing.
+
+    ITK silently replaces such values with 1 mm (or takes them from the sform), which would hide a broken header.
+    """
+    name = Path(path).name.lower()
+    if not (name.endswith(".nii") or name.endswith(".nii.gz")):
+        return
+    import nibabel as nib
+    from nibabel.openers import ImageOpener
+
+    header = None
+    for header_type in (nib.Nifti1Header, nib.Nifti2Header):
+        try:
+            with ImageOpener(str(path)) as stream:
+                # check=False: nibabel's header checks would quietly turn a zero pixdim into 1
+                header = header_type.from_fileobj(stream, check=False)
+            break
+        except Exception:  # nibabel raises several types for a header of the other version or a broken file
+            continue
+    if header is None:
+        raise ImageReadError(f"{path}: not a readable NIfTI-1 or NIfTI-2 header")
+    spacing = np.asarray(header["pixdim"][1:4], dtype=np.float64)
+    if not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
+        raise ImageReadError(f"{path}: header spacing (pixdim[1:4]) is {tuple(float(s) for s in spacing)} mm; "
+                             f"expected positive finite values")
+
+
 def read_volume(path: Path) -> Volume:
     """Read one image file (any format SimpleITK decodes) into the canonical orientation.
 
@@ -161,6 +189,7 @@ def read_volume(path: Path) -> Volume:
     sitk_mod = _sitk()
     if not Path(path).exists():
         raise ImageReadError(f"{path}: file not found (a broken link means annexed content that is not present)")
+    _check_nifti_spacing(path)
     try:
         image = sitk_mod.ReadImage(str(path))
     except RuntimeError as err:
@@ -177,6 +206,7 @@ def read_header(path: Path) -> tuple[Geometry, int]:
     import nibabel.orientations as nio
 
     sitk_mod = _sitk()
+    _check_nifti_spacing(path)
     reader = sitk_mod.ImageFileReader()
     reader.SetFileName(str(path))
     try:

@@ -1,0 +1,446 @@
+"""Layout family F1: paired image and label folders (MSD, nnU-Net raw, AMOS, WORD, HECKTOR, AbdomenCT-1K, INSTANCE).
+
+A case key is the image file name without its file ending and, when images are split per channel, without the
+channel suffix (``liver_0.nii.gz``, ``la_003_0000.nii.gz``, ``CHUM-001__CT.nii.gz``); the label file is
+``<key><file_ending>`` in one of the label folders. Where an MSD-style ``dataset.json`` is present, its ``training``
+(and ``validation``) list of ``{image, label}`` pairs replaces the folder listing, and its ``labels`` table must agree
+with the card. Card examples (the ``[layout.options]`` table):
+
+- MSD Task03 Liver: defaults (``imagesTr``/``labelsTr``, ``dataset.json`` read); Task01 BrainTumour: the same, with
+  four card channels read from the one 4D file.
+- nnU-Net raw: ``channel_suffixes = { CT = "_0000" }``.
+- AMOS CT: ``image_dirs = ["imagesTr", "imagesVa"]``, ``label_dirs = ["labelsTr", "labelsVa"]``,
+  ``case_number_max = 500`` (MR: ``case_number_min = 501``).
+- WORD: ``image_dirs = ["imagesTr", "imagesVal"]``, ``label_dirs = ["labelsTr", "labelsVal"]``.
+- HECKTOR: ``channel_suffixes = { CT = "__CT", PT = "__PT" }``, ``resample_to = "CT"``.
+- AbdomenCT-1K: ``image_dirs = ["AbdomenCT-1K-ImagePart1", "AbdomenCT-1K-ImagePart2", "AbdomenCT-1K-ImagePart3"]``,
+  ``label_dirs = ["Mask"]``, ``channel_suffixes = { CT = "_0000" }``.
+- INSTANCE: ``image_dirs = ["train/data"]``, ``label_dirs = ["train/label"]``; KiPA: ``train/image``, ``train/label``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmark.data.cards import DatasetCard, ObjectTable
+from benchmark.data.case import Case, CaseEntry
+from benchmark.data.enums import LayoutFamily, ObjectEncoding
+from benchmark.data.geometry import Volume, check_same_grid, read_header, read_volume, volume_from_sitk
+from benchmark.data.readers.base import Discovery, LayoutReader, inside_root, is_hidden, present_or_annexed, require_dir
+from benchmark.data.readers.labels import LabelMap
+from benchmark.errors import CardError, CaseError, ImageReadError, LayoutError
+
+__all__ = [
+    "PairedFoldersOptions",
+    "PairedFoldersReader",
+    "check_channel_options",
+    "check_json_labels",
+    "read_channels",
+    "resample_onto",
+    "empty_mask",
+]
+
+
+@dataclass(frozen=True)
+class PairedFoldersOptions:
+    """Card options of family F1 (``[layout.options]``); every key is optional.
+
+    Attributes:
+        image_dirs: Folders (relative to the dataset root) holding labelled images, searched in this order; e.g.
+            ``["imagesTr", "imagesVa"]``. Unlabelled test folders (``imagesTs``) are simply not listed.
+        label_dirs: Folders holding the label maps, e.g. ``["labelsTr", "labelsVa"]``; a label is paired with its
+            image by case key, whichever of these folders it sits in.
+        file_ending: Ending of image and label files, e.g. ``".nii.gz"``, ``".nrrd"``, ``".mha"``.
+        channel_suffixes: Card channel name to the suffix that image file names carry before ``file_ending``, one
+            file per channel (nnU-Net raw ``{ CT = "_0000" }``, HECKTOR ``{ CT = "__CT", PT = "__PT" }``). Empty
+            (default): one image file per case, holding every card channel (a 4D file for several channels).
+            When not empty, its keys must be exactly the card's channels.
+        dataset_json: File name (relative to the root) of an MSD-style dataset.json, read when it exists: its
+            ``training`` and ``validation`` lists of ``{image, label}`` pairs (restricted to ``image_dirs``) are then
+            the cases, every path must stay inside the root, and its ``labels`` table (``{"1": "liver"}`` or
+            nnU-Net v2's ``{"liver": 1}``) must hold exactly the card's object and ignore values. ``""`` never
+            reads one.
+        resample_to: Card channel onto whose grid the other channels are resampled (SimpleITK linear
+            interpolation, outside filled with the channel's minimum), e.g. ``"CT"`` for HECKTOR. ``""`` (default):
+            channels on different grids are an error.
+        case_number_min: Keep only cases whose case number (the last run of digits in the case key, e.g. 507 for
+            ``amos_0507``) is at least this; None: no lower bound.
+        case_number_max: Keep only cases whose case number is at most this (AMOS CT: 500); None: no upper bound.
+    """
+
+    image_dirs: tuple[str, ...] = ("imagesTr",)
+    label_dirs: tuple[str, ...] = ("labelsTr",)
+    file_ending: str = ".nii.gz"
+    channel_suffixes: dict[str, str] = field(default_factory=dict)
+    dataset_json: str = "dataset.json"
+    resample_to: str = ""
+    case_number_min: int | None = None
+    case_number_max: int | None = None
+
+
+_DIGITS = re.compile(r"(\d+)(?!.*\d)")
+
+
+class PairedFoldersReader(LayoutReader):
+    """Reader of layout family F1 (see the module docstring and PairedFoldersOptions).
+
+    Raises:
+        CardError: The card's options are unknown, of the wrong type or inconsistent with its channels, or the card
+            does not use label-map encoding.
+        LayoutError: The root is not a folder.
+    """
+
+    family = LayoutFamily.PAIRED_FOLDERS
+    options_type = PairedFoldersOptions
+
+    def __init__(self, card: DatasetCard, root: Path, **kwargs: Any) -> None:
+        super().__init__(card, root, **kwargs)
+        opts: PairedFoldersOptions = self.options
+        check_channel_options(card, opts.channel_suffixes, opts.resample_to)
+        low, high = opts.case_number_min, opts.case_number_max
+        if low is not None and high is not None and low > high:
+            raise CardError(f"{card.path}: key 'layout.options.case_number_min' ({low}) is greater than "
+                            f"'layout.options.case_number_max' ({high}); expected min <= max")
+        if not opts.file_ending:
+            raise CardError(f"{card.path}: key 'layout.options.file_ending' is empty; expected e.g. '.nii.gz'")
+
+    # ---- discovery -------------------------------------------------------------------------------------------------
+
+    def discover(self) -> Discovery:
+        """List the cases from the dataset.json pairs when present, else from the folders' file names.
+
+        Raises:
+            LayoutError: An image or label folder is missing, or the dataset.json is unreadable.
+            CardError: The dataset.json ``labels`` table disagrees with the card's objects.
+        """
+        errors: list[CaseError] = []
+        data = self._dataset_json()
+        if data is not None and ("training" in data or "validation" in data):
+            images, labels = self._pairs_from_json(data, errors)
+        else:
+            images = self._scan_images(errors)
+            labels = self._scan_labels(errors)
+        return Discovery(self._pair(images, labels, errors), tuple(errors))
+
+    def _dataset_json(self) -> dict[str, Any] | None:
+        name = self.options.dataset_json
+        if not name:
+            return None
+        path = inside_root(self.root, name, where=f"{self.card.path}: key 'layout.options.dataset_json'")
+        if not present_or_annexed(path):
+            return None
+        self.fetch([path])
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise LayoutError(f"{path}: dataset.json could not be read ({err}); expected a JSON object") from err
+        if not isinstance(data, dict):
+            raise LayoutError(f"{path}: dataset.json holds a {type(data).__name__}; expected a JSON object")
+        if "labels" in data:
+            check_json_labels(data["labels"], self.table, path, self.card.path)
+        return data
+
+    def _scan_images(self, errors: list[CaseError]) -> dict[str, dict[str, Path]]:
+        """Case key to {channel suffix: file} from the image folders ({"": file} without channel suffixes)."""
+        opts: PairedFoldersOptions = self.options
+        suffixes = sorted(opts.channel_suffixes.values(), key=len, reverse=True)
+        images: dict[str, dict[str, Path]] = {}
+        for path in self._files(opts.image_dirs, "image_dirs"):
+            stem = path.name[: -len(opts.file_ending)]
+            suffix = next((s for s in suffixes if stem.endswith(s) and len(stem) > len(s)), "")
+            if suffixes and not suffix:
+                errors.append(self.error("", path, f"image file name {path.name!r} ends with none of the channel "
+                                                   f"suffixes {sorted(suffixes)} before {opts.file_ending!r}"))
+                continue
+            key = stem[: len(stem) - len(suffix)]
+            if suffix in images.setdefault(key, {}):
+                errors.append(self.error(key, path, f"duplicate image: {images[key][suffix]} has the same case key "
+                                                    f"{key!r}; expected one file per case and channel"))
+                continue
+            images[key][suffix] = path
+        return images
+
+    def _scan_labels(self, errors: list[CaseError]) -> dict[str, Path]:
+        opts: PairedFoldersOptions = self.options
+        labels: dict[str, Path] = {}
+        for path in self._files(opts.label_dirs, "label_dirs"):
+            key = path.name[: -len(opts.file_ending)]
+            if key in labels:
+                errors.append(self.error(key, path, f"duplicate label: {labels[key]} has the same case key {key!r}; "
+                                                    f"expected one label file per case"))
+                continue
+            labels[key] = path
+        return labels
+
+    def _files(self, folders: Sequence[str], key: str) -> list[Path]:
+        """Visible files ending with ``file_ending`` in ``folders`` (each must exist), sorted by name per folder."""
+        found: list[Path] = []
+        for name in folders:
+            where = f"{self.card.path}: key 'layout.options.{key}'"
+            folder = require_dir(inside_root(self.root, name, where=where), f"{where} of dataset {self.card.id}")
+            found.extend(sorted(p for p in folder.iterdir() if not is_hidden(p.name) and not p.is_dir()
+                                and p.name.endswith(self.options.file_ending)))
+        return found
+
+    def _pairs_from_json(self, data: Mapping[str, Any],
+                         errors: list[CaseError]) -> tuple[dict[str, dict[str, Path]], dict[str, Path]]:
+        """Case keys of the dataset.json ``training``/``validation`` pairs whose image sits in ``image_dirs``."""
+        opts: PairedFoldersOptions = self.options
+        json_path = self.root / opts.dataset_json
+        allowed = {Path(os.path.normpath(self.root / d)) for d in opts.image_dirs}
+        images: dict[str, dict[str, Path]] = {}
+        labels: dict[str, Path] = {}
+        for list_name in ("training", "validation"):
+            items = data.get(list_name, [])
+            if not isinstance(items, list):
+                raise LayoutError(f"{json_path}: key {list_name!r} holds a {type(items).__name__}; expected a list "
+                                  f"of {{image, label}} pairs")
+            for index, item in enumerate(items):
+                where = f"{json_path}: key '{list_name}[{index}]'"
+                if isinstance(item, dict) and list_name == "validation" and "label" not in item:
+                    continue  # unlabelled validation images are not cases
+                if not (isinstance(item, dict) and isinstance(item.get("image"), str)
+                        and isinstance(item.get("label"), str)):
+                    errors.append(self.error("", json_path, f"{where} is {item!r}; expected "
+                                                            f"{{'image': path, 'label': path}}"))
+                    continue
+                try:
+                    image = inside_root(self.root, item["image"], where=where)
+                    label = inside_root(self.root, item["label"], where=where)
+                except LayoutError as err:
+                    errors.append(self.error("", json_path, str(err)))
+                    continue
+                if image.parent not in allowed:
+                    continue
+                key, files = self._json_image_files(image)
+                if key in images:
+                    errors.append(self.error(key, image, f"{where} repeats case key {key!r}; expected each case once"))
+                    continue
+                images[key] = files
+                labels[key] = label
+        return images, labels
+
+    def _json_image_files(self, image: Path) -> tuple[str, dict[str, Path]]:
+        """Case key and per-channel files of a dataset.json image path (nnU-Net v1 lists them without suffix)."""
+        opts: PairedFoldersOptions = self.options
+        name = image.name
+        stem = name[: -len(opts.file_ending)] if name.endswith(opts.file_ending) else name.split(".")[0]
+        if not opts.channel_suffixes:
+            return stem, {"": image}
+        for suffix in sorted(opts.channel_suffixes.values(), key=len, reverse=True):
+            if stem.endswith(suffix) and len(stem) > len(suffix):
+                stem = stem[: -len(suffix)]
+                break
+        return stem, {s: image.with_name(stem + s + opts.file_ending) for s in opts.channel_suffixes.values()}
+
+    def _pair(self, images: Mapping[str, Mapping[str, Path]], labels: Mapping[str, Path],
+              errors: list[CaseError]) -> tuple[CaseEntry, ...]:
+        opts: PairedFoldersOptions = self.options
+        entries: list[CaseEntry] = []
+        for key in sorted(set(images) | set(labels)):
+            if not self._keep(key, errors):
+                continue
+            label_dirs = ", ".join(opts.label_dirs)
+            if key not in labels:
+                first = next(iter(images[key].values()))
+                errors.append(self.error(key, first, f"image without label: expected {key}{opts.file_ending} in "
+                                                     f"{label_dirs}"))
+                continue
+            if key not in images:
+                errors.append(self.error(key, labels[key], f"label without image: expected an image of case {key!r} "
+                                                           f"in {', '.join(opts.image_dirs)}"))
+                continue
+            files = self._channel_files(key, images[key], errors)
+            if files is None:
+                continue
+            if not present_or_annexed(labels[key]):
+                errors.append(self.error(key, labels[key], "label file listed in dataset.json does not exist"))
+                continue
+            entries.append(CaseEntry(key, files, (labels[key],)))
+        return tuple(entries)
+
+    def _channel_files(self, key: str, found: Mapping[str, Path], errors: list[CaseError]) -> tuple[Path, ...] | None:
+        """The image files of ``key`` in card channel order, or None (error recorded) when one is missing."""
+        suffixes = self.options.channel_suffixes
+        order = [suffixes[c] for c in self.card.channels] if suffixes else [""]
+        files = [found.get(s) for s in order]
+        missing = [str(f) if f is not None else f"<{key}{s}{self.options.file_ending}>"
+                   for s, f in zip(order, files, strict=True) if f is None or not present_or_annexed(f)]
+        if missing:
+            where = next(iter(found.values()))
+            errors.append(self.error(key, where, f"case {key!r} lacks image file(s) {missing}; expected one file per "
+                                                 f"channel with suffixes {order} (card channels "
+                                                 f"{list(self.card.channels)})"))
+            return None
+        return tuple(f for f in files if f is not None)
+
+    def _keep(self, key: str, errors: list[CaseError]) -> bool:
+        low, high = self.options.case_number_min, self.options.case_number_max
+        if low is None and high is None:
+            return True
+        match = _DIGITS.search(key)
+        if match is None:
+            errors.append(self.error(key, None, f"case key {key!r} has no number; expected digits for the "
+                                                f"case_number_min/case_number_max filter"))
+            return False
+        number = int(match.group(1))
+        return (low is None or number >= low) and (high is None or number <= high)
+
+    # ---- loading ---------------------------------------------------------------------------------------------------
+
+    def open_case(self, entry: CaseEntry) -> Case:
+        """A lazily read Case: channels stacked to (C, X, Y, Z), masks from the case's label map."""
+        label_map = LabelMap(entry.label_files[0], self.table)
+
+        def load_image() -> Volume:
+            self.fetch(entry.files)
+            return read_channels(entry.image_files, self.card.channels, self.options.resample_to)
+
+        def load_mask(name: str) -> Volume:
+            self.fetch(entry.label_files)
+            return label_map.mask(name)
+
+        return Case(dataset_id=self.card.id, entry=entry, modality=str(self.card.modality),
+                    channel_names=self.card.channels, objects=self.table.names, load_image=load_image,
+                    load_mask=load_mask, data_version=self.data_version)
+
+
+def check_json_labels(labels: Any, table: ObjectTable, json_path: Path, card_path: Path) -> None:
+    """Raise unless a dataset.json ``labels`` table holds exactly the card's object and ignore values.
+
+    Names may differ (cards use the suite's object names, e.g. "liver tumour" for MSD's "cancer"); the label values
+    must not, so that a card written for another task or numbering (BraTS 2021 vs 2023) is caught.
+
+    Args:
+        labels: The ``labels`` value, ``{"0": "background", "1": "liver"}`` (MSD) or ``{"background": 0}``
+            (nnU-Net v2).
+        table: The card's object table.
+        json_path: The dataset.json, for the message.
+        card_path: The card, for the message.
+
+    Raises:
+        LayoutError: ``labels`` has neither form.
+        CardError: The values differ.
+    """
+    if isinstance(labels, dict) and all(isinstance(k, str) and k.strip().isdigit() for k in labels):
+        found = {int(k): str(v) for k, v in labels.items()}
+    elif isinstance(labels, dict) and all(isinstance(v, int) and not isinstance(v, bool) for v in labels.values()):
+        found = {int(v): str(k) for k, v in labels.items()}
+    else:
+        raise LayoutError(f"{json_path}: key 'labels' is {labels!r}; expected {{value: name}} or {{name: value}} "
+                          f"with integer values")
+    try:
+        card_values = {int(k) for k in table.objects} | {int(k) for k in table.ignore}
+    except ValueError as err:
+        raise CardError(f"{card_path}: key 'versions.{table.version}.objects' has a non-integer key ({err}); "
+                        f"expected label values for encoding 'label-map'") from err
+    json_values = set(found) - {0}
+    if json_values != card_values:
+        raise CardError(
+            f"{card_path}: objects of version {table.version!r} disagree with the labels of {json_path}: card values "
+            f"{sorted(card_values)} (objects {dict(table.objects)}, ignore {list(table.ignore)}), dataset.json values "
+            f"{sorted(json_values)} ({ {k: found[k] for k in sorted(json_values)} }); expected the same label values"
+        )
+
+
+def check_channel_options(card: DatasetCard, suffixes: Mapping[str, str], resample_to: str) -> None:
+    """Validate ``channel_suffixes`` and ``resample_to`` against the card's channels (shared by F1 and F5).
+
+    Raises:
+        CardError: The card is not label-map encoded, the suffix keys are not exactly the card's channels, a suffix
+            is empty or repeated, or ``resample_to`` names no channel file.
+    """
+    if card.encoding is not ObjectEncoding.LABEL_MAP:
+        raise CardError(f"{card.path}: key 'encoding' is {str(card.encoding)!r}; layout family "
+                        f"{str(card.layout.family)} reads label maps only, expected 'label-map'")
+    key = "layout.options.channel_suffixes"
+    if suffixes and set(suffixes) != set(card.channels):
+        raise CardError(f"{card.path}: key '{key}' names channels {sorted(suffixes)}; expected exactly the card's "
+                        f"channels {list(card.channels)}")
+    values = list(suffixes.values())
+    if any(not v for v in values) or len(set(values)) != len(values):
+        raise CardError(f"{card.path}: key '{key}' is {dict(suffixes)}; expected distinct, non-empty suffixes")
+    if resample_to and (resample_to not in suffixes):
+        raise CardError(f"{card.path}: key 'layout.options.resample_to' is {resample_to!r}; expected one of the "
+                        f"channels of '{key}' {sorted(suffixes)} (resampling needs one file per channel)")
+
+
+def read_channels(paths: Sequence[Path], names: Sequence[str], resample_to: str = "") -> Volume:
+    """Read a case's image files and stack them as (C, X, Y, Z) on one canonical grid.
+
+    Args:
+        paths: One file per channel in ``names`` order, or one (possibly 4D multi-channel) file.
+        names: The card's channel names.
+        resample_to: Channel whose grid the others are linearly resampled onto when their grids differ; ``""``:
+            a channel on another grid than the first is an error.
+
+    Raises:
+        ImageReadError: A file is missing, unreadable or not 3D where one file per channel is expected.
+        GeometryMismatchError: Channels on different grids and ``resample_to`` is empty.
+    """
+    if len(paths) == 1:
+        return read_volume(paths[0])
+    ref = names.index(resample_to) if resample_to else 0
+    reference = _read_3d(paths[ref], names[ref])
+    arrays: list[np.ndarray] = []
+    for index, (name, path) in enumerate(zip(names, paths, strict=True)):
+        if index == ref:
+            arrays.append(reference.array)
+            continue
+        if resample_to and read_header(path)[0] != reference.geometry:
+            volume = resample_onto(path, paths[ref])
+        else:
+            volume = _read_3d(path, name)
+            check_same_grid(reference.geometry, volume.geometry, what=f"channel {name!r}",
+                            reference_path=paths[ref], other_path=path)
+        arrays.append(volume.array)
+    return Volume(np.stack(arrays), reference.geometry, paths[0])
+
+
+def _read_3d(path: Path, name: str) -> Volume:
+    volume = read_volume(path)
+    if volume.array.ndim != 3:
+        raise ImageReadError(f"{path}: channel {name!r} has shape {volume.array.shape}; expected a 3D image "
+                             f"(one file per channel)")
+    return volume
+
+
+def resample_onto(path: Path, reference_path: Path) -> Volume:
+    """Resample a 3D image onto the grid of another file (SimpleITK linear interpolation, float32).
+
+    Voxels outside the moving image are filled with its minimum (air for CT, 0 for PET).
+
+    Raises:
+        ImageReadError: Either file cannot be read, or one is not 3D.
+    """
+    import SimpleITK as sitk
+
+    reader = sitk.ImageFileReader()
+    reader.SetFileName(str(reference_path))
+    try:
+        reader.ReadImageInformation()
+        moving = sitk.ReadImage(str(path), sitk.sitkFloat32)
+    except RuntimeError as err:
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[-1][:300]
+        raise ImageReadError(f"{path} or {reference_path}: could not be read for resampling ({reason})") from err
+    if reader.GetDimension() != 3 or moving.GetDimension() != 3:
+        raise ImageReadError(f"{path} onto {reference_path}: resampling needs two 3D images, got "
+                             f"{moving.GetDimension()}D onto {reader.GetDimension()}D")
+    fill = float(sitk.GetArrayViewFromImage(moving).min())
+    resampled = sitk.Resample(moving, reader.GetSize(), sitk.Transform(), sitk.sitkLinear, reader.GetOrigin(),
+                              reader.GetSpacing(), reader.GetDirection(), fill, sitk.sitkFloat32)
+    return volume_from_sitk(resampled, path)
+
+
+def empty_mask(image_path: Path) -> Volume:
+    """An all-False (X, Y, Z) mask on the grid of an image file (for an object or case with no label file)."""
+    geometry, _ = read_header(image_path)
+    return Volume(np.zeros(geometry.shape, dtype=bool), geometry, image_path)

@@ -1,0 +1,79 @@
+#!/usr/bin/env -S uv run --script
+# /// script
+# dependencies = ["nox>=2024.4.15"]
+# ///
+"""Sessions of PropSAM Bench.
+
+Default sessions: ``tests`` and ``lint``. Others: ``benchmark`` (the main job, on the demo collection unless a
+config names real data) and ``perf`` (the pytest-benchmark suite). Use ``nox -R`` to rerun without reinstalling.
+
+Torch: every session that needs it installs ``$PROPBENCH_TORCH`` first (default ``torch==2.13.0``, which on the
+project's CPU machines is a CPU build). With a GPU, set it to the build you want, for example
+``PROPBENCH_TORCH="torch==2.6.0 --index-url <your CUDA index>"``, or to ``none`` to keep the torch that the
+virtual environment already has.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+
+import nox
+
+nox.needs_version = ">=2024.4.15"
+nox.options.default_venv_backend = "virtualenv"
+nox.options.sessions = ["tests", "lint"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+DEFAULT_TORCH = "torch==2.13.0"
+
+
+def _install_torch(session: nox.Session) -> None:
+    spec = os.environ.get("PROPBENCH_TORCH", DEFAULT_TORCH).strip()
+    if spec.lower() != "none":
+        session.install(*shlex.split(spec))
+
+
+def _install_project(session: nox.Session, *groups: str) -> None:
+    _install_torch(session)
+    session.install("-e", ".[propsam]")
+    for group in groups:
+        session.install(*nox.project.dependency_groups(PYPROJECT, group))
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (benchmarks disabled). Extra arguments go to pytest."""
+    _install_project(session, "test")
+    session.run("pytest", "--benchmark-disable", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff and mypy on the packages."""
+    _install_project(session, "lint")
+    session.run("ruff", "check", "benchmark", "propsam", "baselines", "tests", "noxfile.py")
+    session.run("mypy", "benchmark", "propsam", "baselines")
+
+
+@nox.session(default=False)
+def benchmark(session: nox.Session) -> None:
+    """The main job: build the demo collection (or use configured data) and run every stage that exists."""
+    _install_project(session)
+    home = session.posargs[0] if session.posargs else os.path.join(session.create_tmp(), "data-home")
+    session.run("propbench", "datasets", "--home", home, "demo")
+    session.run("propbench", "datasets", "list")
+    session.run("propbench", "datasets", "--home", home, "status")
+    session.run("propbench", "datasets", "--home", home, "verify", "--all")
+
+
+@nox.session(default=False)
+def perf(session: nox.Session) -> None:
+    """The pytest-benchmark suite (speed and memory targets, ratios measured side by side)."""
+    _install_project(session, "test")
+    session.run("pytest", "tests/perf", "--benchmark-enable", "--benchmark-only", "-p", "no:cacheprovider",
+                *session.posargs)
+
+
+if __name__ == "__main__":
+    nox.main()

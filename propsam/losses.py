@@ -1,0 +1,91 @@
+"""The deep-supervision soft Dice loss of the paper (supplementary Eq. 1) and a hard Dice score for validation.
+
+Eq. 1: for every supervised stage s, P_s = sigmoid(logits_s), M_s the ground truth rescaled to that stage's
+resolution, and the stage loss is 1 - 2 sum(P M) / (sum(P^2) + sum(M^2)); the total is the mean over stages.
+Sums run over the pixels of one sample; the batch loss is the mean over samples.
+
+One addition: a smoothing term ``smooth`` is added to the numerator and the denominator. Without it a target slice
+with no foreground (PropMask tasks contain slices past the object's end, where the network must learn to predict
+nothing) gives a loss of exactly 1 whatever the prediction, hence no gradient. ``smooth=0`` is Eq. 1 verbatim
+(with a tiny guard against 0 / 0).
+
+The target is rescaled to each stage by averaging 2**s x 2**s blocks and thresholding at 0.5, which keeps M_s binary
+as Eq. 1 requires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["soft_dice_loss", "deep_supervision_dice_loss", "downsample_target", "dice_score"]
+
+_EPS = 1e-8
+
+
+def downsample_target(target: Tensor, size: tuple[int, int]) -> Tensor:
+    """Rescale a binary target (B, 1, H, W) to (B, 1, h, w), keeping it binary (block mean >= 0.5)."""
+    target = target.float()
+    if tuple(target.shape[-2:]) == tuple(size):
+        return target
+    return (F.adaptive_avg_pool2d(target, size) >= 0.5).float()
+
+
+def soft_dice_loss(prob: Tensor, target: Tensor, *, smooth: float = 1.0) -> Tensor:
+    """Per-sample soft Dice loss 1 - (2 sum(P M) + smooth) / (sum(P^2) + sum(M^2) + smooth).
+
+    Args:
+        prob: (B, 1, h, w) probabilities.
+        target: (B, 1, h, w) binary target.
+        smooth: Smoothing term (see the module docstring).
+
+    Returns:
+        (B,) losses in [0, 1].
+    """
+    prob, target = prob.float().flatten(1), target.float().flatten(1)
+    intersection = (prob * target).sum(dim=1)
+    denominator = (prob * prob).sum(dim=1) + (target * target).sum(dim=1)
+    return 1.0 - (2.0 * intersection + smooth) / (denominator + smooth + _EPS)
+
+
+def deep_supervision_dice_loss(logits: Sequence[Tensor], target: Tensor, *, smooth: float = 1.0) -> Tensor:
+    """Eq. 1: the soft Dice loss averaged over the supervised stages (and over the batch).
+
+    Args:
+        logits: One (B, 1, h_s, w_s) logit map per stage, as the networks return them.
+        target: (B, 1, H, W) or (B, H, W) binary ground truth at full resolution.
+        smooth: Smoothing term (see the module docstring).
+
+    Returns:
+        Scalar loss (float32).
+
+    Raises:
+        ValueError: No stages, or a target whose batch size does not match.
+    """
+    if len(logits) == 0:
+        raise ValueError("deep_supervision_dice_loss needs at least one stage of logits, got none")
+    if target.ndim == 3:
+        target = target[:, None]
+    if target.ndim != 4 or target.shape[0] != logits[0].shape[0]:
+        raise ValueError(f"deep_supervision_dice_loss target must be (B, 1, H, W) with B = {logits[0].shape[0]}, "
+                         f"got {tuple(target.shape)}")
+    stage_losses = []
+    for stage in logits:
+        m = downsample_target(target, (stage.shape[-2], stage.shape[-1]))
+        stage_losses.append(soft_dice_loss(torch.sigmoid(stage.float()), m, smooth=smooth).mean())
+    return torch.stack(stage_losses).mean()
+
+
+def dice_score(logits: Tensor, target: Tensor, *, threshold: float = 0.5) -> Tensor:
+    """Hard Dice per sample of ``sigmoid(logits) > threshold`` against a binary target, both (B, 1, H, W).
+
+    Returns:
+        (B,) scores; 1.0 where prediction and target are both empty.
+    """
+    pred = (torch.sigmoid(logits.float()) > threshold).flatten(1).float()
+    truth = downsample_target(target, (logits.shape[-2], logits.shape[-1])).flatten(1)
+    both = pred.sum(1) + truth.sum(1)
+    return torch.where(both > 0, 2.0 * (pred * truth).sum(1) / both.clamp_min(1.0), torch.ones_like(both))

@@ -1,0 +1,102 @@
+"""PropMask: segments N target slices against one guide slice and its mask (supplementary S1.4.1).
+
+Structure: an image encoder (shared by targets and guide) and a mask encoder shaped like Box2Mask's encoder;
+cross-attention on the ``attention_stages`` lowest resolutions (queries from the targets, keys from the guide image,
+values from the guide mask); a UNet decoder whose skips are the attention outputs at those stages and the target's
+own encoder features above them; deep supervision as in Box2Mask.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from propsam.config import PropMaskConfig
+from propsam.networks.attention import CrossAttention
+from propsam.networks.blocks import Decoder, Encoder
+from propsam.networks.box2mask import _check_input
+
+__all__ = ["PropMask"]
+
+
+class PropMask(nn.Module):
+    """Guide-to-target propagation network with deep supervision.
+
+    Args:
+        config: Network shape.
+    """
+
+    config: PropMaskConfig
+
+    def __init__(self, config: PropMaskConfig) -> None:
+        super().__init__()
+        if not isinstance(config, PropMaskConfig):
+            raise TypeError(f"PropMask(config) needs a PropMaskConfig, got {type(config).__name__}")
+        self.config = config
+        self.image_encoder = Encoder(config.in_channels, config.channels, config.convs_per_stage,
+                                     config.negative_slope)
+        self.mask_encoder = Encoder(config.mask_channels, config.channels, config.convs_per_stage,
+                                    config.negative_slope)
+        self.attention_stages = config.attention_stage_indices
+        self.attention = nn.ModuleList(
+            CrossAttention(config.channels[s], config.key_channels or config.channels[s])
+            for s in self.attention_stages)
+        self.fuse = nn.ModuleList(
+            nn.Conv2d(2 * config.channels[s], config.channels[s], kernel_size=1) for s in self.attention_stages
+        ) if config.fuse_query else None
+        self.decoder = Decoder(config.channels, config.convs_per_stage, config.negative_slope,
+                               bottleneck_head=config.bottleneck_head)
+
+    def encode_guide(self, guide_image: Tensor, guide_mask: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        """Image and mask features of the guide at the attention stages, lowest-attention-resolution... last.
+
+        Args:
+            guide_image: (G, in_channels, H, W).
+            guide_mask: (G, mask_channels, H, W), 0/1.
+
+        Returns:
+            (image features, mask features), one (G, C_s, h_s, w_s) per attention stage.
+        """
+        cfg = self.config
+        _check_input("PropMask guide_image", guide_image, cfg.in_channels, cfg.n_stages)
+        _check_input("PropMask guide_mask", guide_mask, cfg.mask_channels, cfg.n_stages)
+        if guide_mask.shape[0] != guide_image.shape[0] or guide_mask.shape[2:] != guide_image.shape[2:]:
+            raise ValueError(f"PropMask guide_mask shape {tuple(guide_mask.shape)} does not match guide_image "
+                             f"shape {tuple(guide_image.shape)} in batch size and (H, W)")
+        image = self.image_encoder(guide_image)
+        mask = self.mask_encoder(guide_mask.to(guide_image.dtype))
+        return [image[s] for s in self.attention_stages], [mask[s] for s in self.attention_stages]
+
+    def forward(self, targets: Tensor, guide_image: Tensor, guide_mask: Tensor) -> list[Tensor]:
+        """Segment targets against a guide.
+
+        Args:
+            targets: (N, in_channels, H, W) normalised target slices.
+            guide_image: (1 or N, in_channels, H, W) the guide slice (one guide is broadcast over N targets,
+                its encoding computed once).
+            guide_mask: (1 or N, mask_channels, H, W) the guide's mask, 0/1.
+
+        Returns:
+            Logits, one (N, 1, H / 2**s, W / 2**s) per supervised stage, full resolution first.
+
+        Raises:
+            ValueError: Shapes that do not fit the configuration or each other.
+        """
+        cfg = self.config
+        _check_input("PropMask targets", targets, cfg.in_channels, cfg.n_stages)
+        n = targets.shape[0]
+        if guide_image.ndim != 4 or guide_image.shape[0] not in (1, n) or guide_image.shape[2:] != targets.shape[2:]:
+            raise ValueError(f"PropMask guide_image must have shape (1 or {n}, {cfg.in_channels}, {targets.shape[2]}, "
+                             f"{targets.shape[3]}) to match targets, got {tuple(guide_image.shape)}")
+        guide_features, mask_features = self.encode_guide(guide_image, guide_mask)
+        return self.decode(targets, guide_features, mask_features)
+
+    def decode(self, targets: Tensor, guide_features: list[Tensor], mask_features: list[Tensor]) -> list[Tensor]:
+        """Segment targets against a guide already encoded by :meth:`encode_guide` (lets callers reuse it)."""
+        skips = self.image_encoder(targets)
+        for i, s in enumerate(self.attention_stages):
+            attended = self.attention[i](skips[s], guide_features[i], mask_features[i])
+            if self.fuse is not None:
+                attended = self.fuse[i](torch.cat([attended, skips[s]], dim=1))
+            skips[s] = attended
+        return self.decoder(skips)  # type: ignore[no-any-return]

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import pytest
+
+from benchmark.fingerprint.case import CaseFingerprint, ObjectStats
+from benchmark.fingerprint.characteristics import Definition, TaskCounting, characteristics, sample_count, task_count
+from benchmark.prompts import Plane
+from benchmark.splits import Split, Subset
+
+
+def test_sample_count_uses_the_strict_100_pixel_rule() -> None:
+    areas = [0, 100, 101, 250, 99, 101]
+    assert sample_count(areas, Definition()) == 3
+    assert sample_count(areas, Definition(augmentation_factor=5)) == 15
+
+
+@pytest.mark.parametrize(
+    ("spacing", "counting", "expected"),
+    [
+        # 2 mm slices: half window = min(20, 20 // 2) = 10 slices, window 21 slices.
+        (2.0, TaskCounting.WINDOWS, 2),  # foreground slices 0..29: windows start at 0 and 21
+        # 0.5 mm slices: half window = min(20 slices, 40) = 20, window 41 slices: one window covers 0..29.
+        (0.5, TaskCounting.WINDOWS, 1),
+        (2.0, TaskCounting.GUIDES, 30),
+    ],
+)
+def test_task_count_by_hand(spacing: float, counting: TaskCounting, expected: int) -> None:
+    areas = [200] * 30
+    assert task_count(areas, spacing, Definition(task_counting=counting)) == expected
+
+
+def test_guides_need_a_neighbour_within_the_window() -> None:
+    # Slices 0 and 50 are foreground, 5 mm apart per slice: half window 4 slices, so neither has a neighbour.
+    areas = [0] * 51
+    areas[0] = areas[50] = 500
+    assert task_count(areas, 5.0, Definition(task_counting=TaskCounting.GUIDES)) == 0
+    assert task_count(areas, 5.0, Definition(task_counting=TaskCounting.WINDOWS)) == 2
+
+
+def _case(case_id: str, axial: tuple[int, ...]) -> CaseFingerprint:
+    stats = ObjectStats("liver", sum(axial), float(sum(axial)), 0.0, {"axial": axial, "coronal": (), "sagittal": ()})
+    return CaseFingerprint("T1", case_id, (10, 10, len(axial)), (1.0, 1.0, 2.0), 1, True, (stats,))
+
+
+def test_counts_split_into_subsets() -> None:
+    cases = [_case("a", (150,) * 5), _case("b", (150,) * 3 + (50,)), _case("c", (120,))]
+    split = Split("T1", 0, 0.2, "", {"a": Subset.TRAIN, "b": Subset.VAL, "c": Subset.TRAIN})
+    samples, tasks = characteristics(cases, split, ["liver", "spleen"], Definition(planes=(Plane.AXIAL,)))
+    total, liver, spleen = samples
+    assert (liver.all, liver.train, liver.val, liver.test) == (9, 6, 3, 0)
+    assert (spleen.all, spleen.train) == (0, 0)
+    assert total.all == 9 and total.object == ""
+    assert tasks[1].all == 3  # one window per case
