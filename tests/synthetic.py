@@ -31,7 +31,7 @@ def blob(shape: tuple[int, int, int], center: tuple[float, float, float], radii:
     """A boolean ellipsoid, shape (X, Y, Z)."""
     grid = np.indices(shape, dtype=np.float32)
     dist = sum(((grid[i] - center[i]) / radii[i]) ** 2 for i in range(3))
-    return dist <= 1.0
+    return np.asarray(dist <= 1.0, dtype=bool)
 
 
 def labelled_phantom(shape: tuple[int, int, int] = (24, 20, 12), seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TextIO
@@ -22,6 +23,10 @@ __all__ = ["CatalogRow", "catalog_rows", "format_table", "register", "run_list"]
 
 #: Appended to the layout family of a card whose layout is not confirmed.
 UNCONFIRMED_MARK = "?"
+#: Longer names are shortened in the table (``--json`` keeps them whole).
+NAME_WIDTH = 40
+#: Width the footnotes are wrapped to.
+TEXT_WIDTH = 118
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,8 @@ def _cells(row: CatalogRow) -> tuple[str, ...]:
     layout = row.layout_family + ("" if row.layout_confirmed else UNCONFIRMED_MARK)
     scans = "-" if row.paper_scan_count is None else str(row.paper_scan_count)
     role = f"{row.role} (demo)" if row.demo else row.role
-    return (row.id, row.name, row.modality, str(len(row.objects)), role, layout, row.access, scans)
+    name = row.name if len(row.name) <= NAME_WIDTH else row.name[:NAME_WIDTH - 3] + "..."
+    return (row.id, name, row.modality, str(len(row.objects)), role, layout, row.access, scans)
 
 
 def format_table(rows: Sequence[CatalogRow]) -> str:
@@ -120,9 +126,12 @@ def format_table(rows: Sequence[CatalogRow]) -> str:
     unconfirmed = [row for row in rows if not row.layout_confirmed]
     if unconfirmed:
         lines.append("")
-        lines.append(f"{UNCONFIRMED_MARK} layout not confirmed against the real data; the family shown is the most "
-                     f"plausible one. Before these datasets can be read, you must provide:")
-        lines.extend(f"  {row.id} {row.name}: {row.user_must_provide}" for row in unconfirmed)
+        lines.extend(textwrap.wrap(
+            f"{UNCONFIRMED_MARK} layout not confirmed against the real data; the family shown is the most plausible "
+            f"one. Before these datasets can be read, you must provide:", TEXT_WIDTH))
+        for row in unconfirmed:
+            lines.extend(textwrap.wrap(f"{row.id} {row.name}: {row.user_must_provide}", TEXT_WIDTH,
+                                       initial_indent="  ", subsequent_indent="    "))
     return "\n".join(lines)
 
 

@@ -194,7 +194,33 @@ def read_volume(path: Path) -> Volume:
         image = sitk_mod.ReadImage(str(path))
     except RuntimeError as err:
         raise ImageReadError(f"{path}: could not be decoded as a medical image ({_first_line(err)})") from err
+    _check_complete(Path(path), image)
     return volume_from_sitk(image, Path(path))
+
+
+def _check_complete(path: Path, image: sitk.Image) -> None:
+    """Raise if a NIfTI file holds less voxel data than its header declares.
+
+    ITK reads NIfTI data cut short (an interrupted download or copy) without error and zero-fills the rest; NRRD and
+    MetaImage readers already fail. The expected length is vox_offset + voxels * bitpix / 8; for gzip files it is
+    compared with the stream's ISIZE trailer (length mod 2**32), which costs one 4-byte read.
+    """
+    if not image.HasMetaDataKey("vox_offset") or not image.HasMetaDataKey("bitpix"):
+        return
+    ndim = int(image.GetMetaData("dim[0]"))
+    n_voxels = int(np.prod([int(image.GetMetaData(f"dim[{i}]")) for i in range(1, ndim + 1)]))
+    expected = int(float(image.GetMetaData("vox_offset"))) + n_voxels * int(image.GetMetaData("bitpix")) // 8
+    if path.name.lower().endswith(".gz"):
+        with path.open("rb") as stream:
+            stream.seek(-4, 2)
+            found = int.from_bytes(stream.read(4), "little")
+        complete = found == expected % 2**32
+    else:
+        found = path.stat().st_size
+        complete = found >= expected
+    if not complete:
+        raise ImageReadError(f"{path}: file is truncated: its header declares {expected} bytes (header and voxel "
+                             f"data, uncompressed), the file holds {found}; expected a complete file")
 
 
 def read_header(path: Path) -> tuple[Geometry, int]:
@@ -219,8 +245,10 @@ def read_header(path: Path) -> tuple[Geometry, int]:
     affine = _lps_affine(reader.GetSpacing(), reader.GetDirection(), reader.GetOrigin())
     ornt = nio.io_orientation(affine)
     new_affine = affine @ nio.inv_ornt_aff(ornt, size[:3])
-    shape = tuple(int(size[int(axis)]) for axis in ornt[:, 0])
-    return _geometry(new_affine, shape), (int(size[3]) if len(size) == 4 else 1)
+    shape = [0, 0, 0]
+    for axis_in, (axis_out, _) in enumerate(ornt):  # file axis axis_in becomes canonical axis axis_out
+        shape[int(axis_out)] = int(size[axis_in])
+    return _geometry(new_affine, tuple(shape)), (int(size[3]) if len(size) == 4 else 1)
 
 
 def check_same_grid(reference: Geometry, other: Geometry, *, what: str, reference_path: Path | None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -115,8 +115,8 @@ class PropSAMPredictor:
         from propsam.checkpoint import load_bundle
 
         bundle = load_bundle(path)
-        return cls(bundle.box2mask.network, bundle.propmask.network, checkpoint_sha256=bundle.sha256,
-                   **settings)  # type: ignore[arg-type]
+        return cls(cast("Box2Mask", bundle.box2mask.network), cast("PropMask", bundle.propmask.network),
+                   checkpoint_sha256=bundle.sha256, **settings)  # type: ignore[arg-type]
 
     @property
     def device(self) -> str:

@@ -47,8 +47,8 @@ _AIR, _FAT, _SOFT, _BONE, _LIVER, _KIDNEY, _VESSEL, _LESION = range(8)
 #: HU for ``"CT"`` (portal-venous-like enhancement, hypodense lesions), arbitrary units for the MR contrasts.
 CONTRASTS: Mapping[str, tuple[float, ...]] = MappingProxyType({
     "CT": (-1000.0, -100.0, 35.0, 700.0, 95.0, 170.0, 200.0, 35.0),
-    "T1": (0.0, 900.0, 450.0, 250.0, 560.0, 400.0, 150.0, 300.0),
-    "T2": (0.0, 700.0, 330.0, 150.0, 250.0, 600.0, 850.0, 760.0),
+    "T1": (0.0, 450.0, 225.0, 125.0, 280.0, 200.0, 75.0, 150.0),
+    "T2": (0.0, 350.0, 165.0, 75.0, 125.0, 300.0, 425.0, 380.0),
 })
 
 _CT_RANGE = (-1024, 3071)
@@ -208,7 +208,8 @@ def _body(grid: _Grid, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
 
 def _visceral_fat(shape: tuple[int, int, int], rng: np.random.Generator) -> np.ndarray:
     """Smooth patches (about a third of the volume) where fat lies between the organs, so organs have edges."""
-    field = ndimage.gaussian_filter(rng.standard_normal(shape, dtype=np.float32), sigma=(4.0, 4.0, 2.0), truncate=2.5)
+    white = rng.standard_normal(shape, dtype=np.float32)
+    field = ndimage.gaussian_filter(white, sigma=(4.0, 4.0, 2.0), truncate=2.5)
     fat: np.ndarray = field > np.quantile(field, 0.65)
     return fat
 
@@ -298,7 +299,8 @@ def _render(tissue: np.ndarray, body: np.ndarray, contrast: str, spec: PhantomSp
     """Intensities of one channel, int16 (X, Y, Z): tissue means, texture, blur, MR bias field, noise."""
     means = np.asarray(CONTRASTS[contrast], dtype=np.float32)
     image = means[tissue]
-    texture = ndimage.gaussian_filter(rng.standard_normal(tissue.shape, dtype=np.float32), sigma=(2.0, 2.0, 1.0), truncate=3.0)
+    white = rng.standard_normal(tissue.shape, dtype=np.float32)
+    texture = ndimage.gaussian_filter(white, sigma=(2.0, 2.0, 1.0), truncate=3.0)
     texture /= max(float(texture.std()), 1e-6)
     image += np.where(body, texture * (0.6 * spec.noise), 0.0).astype(np.float32)
     image = ndimage.gaussian_filter(image, sigma=(0.5, 0.5, 0.3))

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from benchmark.data.case import Case, CaseEntry
 from benchmark.data.cards import DatasetCard, ObjectTable
+from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily
 from benchmark.errors import CardError, CaseError, LayoutError
 

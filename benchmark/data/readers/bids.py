@@ -161,7 +161,7 @@ class BidsReader(LayoutReader):
                 entries.append(outcome)
             else:
                 errors.append(outcome)
-        return Discovery(tuple(entries), tuple(errors))
+        return Discovery(tuple(sorted(entries, key=lambda e: e.case_id)), tuple(errors))
 
     def _files(self, pattern: str) -> list[tuple[Path, BidsName]]:
         found: list[tuple[Path, BidsName]] = []

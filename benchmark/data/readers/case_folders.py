@@ -315,42 +315,49 @@ class CaseFoldersReader(LayoutReader):
         if options.rater_glob is not None and not self._per_file:
             raise CardError(f"{path}: key 'layout.options.rater_glob' needs encoding 'per-file' (object keys are "
                             f"file keys), got encoding {str(self.card.encoding)!r}")
-        label_pattern = options.rater_glob if options.rater_glob is not None else options.label_file
         label_key = "rater_glob" if options.rater_glob is not None else "label_file"
+        label_pattern = options.rater_glob if options.rater_glob is not None else options.label_file
+        for key, pattern, names in self._patterns(label_key, label_pattern):
+            self._check_pattern(pattern, names, key)
         if self._per_file != ("key" in _placeholders(label_pattern)):
             raise CardError(f"{path}: key 'layout.options.{label_key}' is {label_pattern!r}; with encoding "
                             f"{str(self.card.encoding)!r} it must {'' if self._per_file else 'not '}contain '{{key}}'")
-        allowed = set(self._vars) | {"case", "version"}
-        allowed |= {"phase"} if options.phases else set()
+
+    def _patterns(self, label_key: str, label_pattern: str) -> list[tuple[str, str, set[str]]]:
+        """Every pattern of the options, with the option it comes from and the placeholders it may use."""
+        options = self.options
+        fixed = set(self._vars) | {"version"}
+        allowed = fixed | {"case"} | ({"phase"} if options.phases else set())
         allowed |= {"frame"} if options.frame_file is not None else set()
-        patterns = [("case_globs", g, set(self._vars) | {"version"}) for g in options.case_globs]
+        patterns = [("case_globs", g, fixed) for g in options.case_globs]
         patterns += [("channel_files", p, allowed) for p in options.channel_files.values()]
         patterns += [(label_key, label_pattern, allowed | {"key"})]
         if options.frame_file is not None:
-            patterns.append(("frame_file", options.frame_file, {"case"} | set(self._vars) | {"version"}))
-        for key, pattern, names in patterns:
-            _check_pattern(pattern, names, where=f"{path}: key 'layout.options.{key}'")
+            patterns.append(("frame_file", options.frame_file, fixed | {"case"}))
+        return patterns
+
+    def _check_pattern(self, pattern: str, allowed: set[str], key: str) -> None:
+        where = f"{self.card.path}: key 'layout.options.{key}'"
+        unknown = sorted(_placeholders(pattern, where=where) - allowed)
+        if unknown:
+            raise CardError(f"{where}: pattern {pattern!r} uses placeholder(s) {unknown} that are not defined here; "
+                            f"expected some of {sorted(allowed)}")
+        try:  # a trial fill catches format specs that do not fit, e.g. "{case:02d}"
+            self._fill(pattern, {"case": "case", "phase": "ED", "frame": 1, "key": "key"})
+        except (ValueError, KeyError, IndexError, AttributeError) as err:
+            raise CardError(f"{where}: pattern {pattern!r} cannot be filled ({err}); expected {{name}} or "
+                            "{{frame:02d}}-like placeholders") from err
+        if pattern.startswith("/") or ".." in Path(pattern).parts:
+            raise CardError(f"{where}: pattern {pattern!r} leaves its folder; expected a relative path inside it")
 
 
-def _placeholders(pattern: str) -> set[str]:
+def _placeholders(pattern: str, *, where: str = "") -> set[str]:
+    """The placeholder names of a ``str.format`` pattern (``""`` for a positional ``{}``)."""
     try:
-        return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(pattern) if name}
-    except ValueError:
-        return set()
-
-
-def _check_pattern(pattern: str, allowed: set[str], *, where: str) -> None:
-    try:
-        names = {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
+        return {name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None}
     except ValueError as err:
         raise CardError(f"{where}: pattern {pattern!r} is malformed ({err}); expected text with {{name}} "
                         "placeholders") from err
-    unknown = sorted(names - allowed)
-    if "" in names or unknown:
-        raise CardError(f"{where}: pattern {pattern!r} uses placeholder(s) {unknown or ['{}']} that are not "
-                        f"defined here; expected some of {sorted(allowed)}")
-    if pattern.startswith("/") or ".." in Path(pattern).parts:
-        raise CardError(f"{where}: pattern {pattern!r} leaves its folder; expected a relative path inside it")
 
 
 def _drop_duplicates(entries: list[CaseEntry], error: Any) -> tuple[list[CaseEntry], tuple[CaseError, ...]]:
@@ -443,7 +450,7 @@ def _nifti_length(path: Path) -> int | None:
     try:
         image: Any = nib.load(str(path))
         proxy = image.dataobj
-        return int(proxy.offset) + int(np.prod(proxy.shape)) * np.dtype(proxy.dtype).itemsize
+        return int(proxy.offset) + int(np.prod(proxy.shape)) * int(np.dtype(proxy.dtype).itemsize)
     except Exception:  # read_volume reports unreadable headers with SimpleITK's message
         return None
 

@@ -149,13 +149,8 @@ class DicomReader(LayoutReader):
         """List case folders by ``case_glob`` and their label files by name; one CaseError per bad case."""
         entries: list[CaseEntry] = []
         errors: list[CaseError] = []
-        seen: set[str] = set()
+        # Ids keep every wildcard component of the folder's path, so they are unique by construction.
         for folder, case_id in self._case_folders():
-            if case_id in seen:
-                errors.append(self.error(case_id, folder, f"case id {case_id!r} matched twice by case_glob "
-                                         f"{self.opts.case_glob!r}; expected unique case ids"))
-                continue
-            seen.add(case_id)
             try:
                 entry = self._entry(folder, case_id)
             except LayoutError as err:

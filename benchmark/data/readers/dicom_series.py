@@ -119,7 +119,7 @@ class DicomSeries:
     """A validated image series, slices sorted by increasing position along the slice normal.
 
     Attributes:
-        folder: The folder the series was found in (for messages).
+        folder: The folder holding the series' files (for messages).
         series_uid: SeriesInstanceUID.
         modality: Modality.
         description: SeriesDescription.
@@ -246,7 +246,7 @@ def sort_series(headers: Sequence[DicomHeader], folder: Path, *, tolerance_mm: f
 
     Args:
         headers: The slices of one series (any order).
-        folder: Where they were found, for messages.
+        folder: Where they were found (the folder walked), for messages when the slices' own folder is unknown.
         tolerance_mm: Largest allowed deviation of a slice distance from the series' spacing, mm.
 
     Raises:
@@ -254,6 +254,8 @@ def sort_series(headers: Sequence[DicomHeader], folder: Path, *, tolerance_mm: f
             than two slices, two slices at one position, gantry tilt, a gap (missing slices) or uneven spacing.
     """
     first = headers[0]
+    # Name the folder that holds the slices, which in NBIA trees lies several levels below the case folder.
+    folder = Path(os.path.commonpath([str(h.path.parent) for h in headers])) if headers else folder
     where = f"{folder}: series {first.series_uid} ({first.description!r})"
     _check_uniform(headers, where)
     orientation = np.asarray(first.orientation, dtype=np.float64)

@@ -92,8 +92,9 @@ class PerStructureReader(LayoutReader):
                             f"{list(options.image_files)}; expected one per channel {list(self.card.channels)}")
         if "{key}" not in options.mask_pattern:
             raise CardError(f"{where}.mask_pattern' is {options.mask_pattern!r}; expected a template with '{{key}}'")
-        for template in (*options.image_files, options.mask_pattern):
-            _check_template(template, {"case", "key"}, f"{where}'")
+        for template in options.image_files:
+            _check_template(template, {"case"}, f"{where}.image_files'")
+        _check_template(options.mask_pattern, {"case", "key"}, f"{where}.mask_pattern'")
 
     @property
     def opts(self) -> PerStructureOptions:

@@ -31,8 +31,8 @@ from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily
 from benchmark.data.geometry import Volume
 from benchmark.data.readers.base import Discovery, LayoutReader, inside_root, is_hidden, present_or_annexed, require_dir
+from benchmark.data.readers.channels import check_channel_options, empty_mask, read_channels
 from benchmark.data.readers.labels import LabelMap
-from benchmark.data.readers.paired_folders import check_channel_options, empty_mask, read_channels
 from benchmark.errors import CardError, CaseError, LayoutError
 
 __all__ = ["SuffixPairsOptions", "SuffixPairsReader"]
@@ -114,8 +114,9 @@ class SuffixPairsReader(LayoutReader):
         errors: list[CaseError] = []
         images: dict[str, dict[str, Path]] = {}
         labels: dict[str, Path] = {}
+        image_set, label_set = set(image_dirs), set(label_dirs)
         for folder in dict.fromkeys(image_dirs + label_dirs):
-            for path, key, suffix in self._classify(folder, images=folder in image_dirs, labels=folder in label_dirs):
+            for path, key, suffix in self._classify(folder, images=folder in image_set, labels=folder in label_set):
                 if suffix == _LABEL:
                     self._add(labels, key, path, key, errors)
                 else:

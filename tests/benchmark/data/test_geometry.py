@@ -24,13 +24,6 @@ AFFINES = {
 }
 
 
-# Known defects of benchmark.data.geometry, kept visible: strict xfail turns into a failure once fixed.
-HEADER_PERMUTATION = pytest.mark.xfail(
-    strict=True, reason="read_header indexes the file size by ornt[:, 0] instead of inverting the permutation")
-NIFTI_TRUNCATION = pytest.mark.xfail(
-    strict=True, reason="SimpleITK zero-fills NIfTI data cut short; read_volume does not check the data length")
-
-
 def _ramp(shape: tuple[int, ...] = SHAPE) -> np.ndarray:
     """Distinct int16 value per voxel, so any axis flip or permutation shows."""
     return np.arange(int(np.prod(shape)), dtype=np.int16).reshape(shape)
@@ -61,7 +54,7 @@ def test_lps_file_is_flipped_in_x_and_y(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", [pytest.param(n, marks=HEADER_PERMUTATION) if n == "permuted" else n for n in sorted(AFFINES)])
+    "name", sorted(AFFINES))
 def test_header_only_read_gives_the_full_reads_geometry(tmp_path: Path, name: str) -> None:
     path = write_nifti(tmp_path / f"{name}.nii.gz", _ramp(), AFFINES[name])
 
@@ -86,7 +79,6 @@ def test_four_d_multichannel_file_gives_channels_first(tmp_path: Path) -> None:
     assert geometry == volume.geometry
 
 
-@NIFTI_TRUNCATION
 @pytest.mark.parametrize("ending", [".nii.gz", ".nii"])
 def test_truncated_nifti_raises_image_read_error_naming_the_file(tmp_path: Path, ending: str) -> None:
     data = np.random.default_rng(0).integers(0, 1000, (40, 40, 40)).astype(np.int16)

@@ -44,7 +44,10 @@ def test_paper_propmask_builds_with_attention_at_four_lowest_resolutions() -> No
     assert count_parameters(network) > count_parameters(Box2Mask(PAPER_BOX2MASK))
 
 
-@pytest.mark.parametrize("config", [TINY_BOX2MASK, Box2MaskConfig(channels=(4, 8, 8), input_size=16, bottleneck_head=True)])
+@pytest.mark.parametrize("config", [
+    TINY_BOX2MASK,  # (B, 3, 32, 32) -> 32, 16, 8
+    Box2MaskConfig(channels=(4, 8, 8), input_size=16, bottleneck_head=True),  # 16, 8, 4 (bottleneck)
+])
 def test_box2mask_output_shapes_full_resolution_first(config: Box2MaskConfig) -> None:
     torch.manual_seed(0)
     network = Box2Mask(config)

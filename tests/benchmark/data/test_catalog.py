@@ -1,0 +1,171 @@
+"""The catalog (benchmark/data/catalog.py) and the paper's 44 cards in datasets/paper/."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from benchmark.data.cards import DatasetCard
+from benchmark.data.catalog import CARDS_ENV, default_cards_dir, load_catalog
+from benchmark.data.enums import Role
+from benchmark.data.readers.base import parse_options
+from benchmark.data.readers.registry import reader_class
+from benchmark.errors import CardError, UnknownDatasetError
+from benchmark.reports.paper import matches
+
+REPO = Path(__file__).resolve().parents[3]
+CARDS = REPO / "datasets"
+PAPER_CARDS = CARDS / "paper"
+TABLE_S1 = REPO / "reports" / "paper" / "table_s1_datasets.csv"
+TABLE_S4 = REPO / "reports" / "paper" / "table_s4_fingerprints.csv"
+PAPER_IDS = tuple(f"D{i}" for i in range(1, 45))
+UNCONFIRMED = {"D38", "D44"}
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _paper_cards() -> list[DatasetCard]:
+    return list(load_catalog(PAPER_CARDS))
+
+
+def _card_text(dataset_id: str) -> str:
+    return f"""\
+schema_version = 1
+id = "{dataset_id}"
+name = "Tiny {dataset_id}"
+modality = "CT"
+channels = ["CT"]
+role = "internal"
+encoding = "label-map"
+default_version = "v1"
+[source]
+url = "https://example.org"
+access = "direct"
+licence = "CC0-1.0"
+citation = "none"
+[layout]
+family = "F1"
+confirmed = true
+[versions.v1.objects]
+"1" = "organ"
+"""
+
+
+def test_paper_catalog_has_exactly_the_44_ids_in_order() -> None:
+    catalog = load_catalog(PAPER_CARDS)
+    assert catalog.ids == PAPER_IDS
+    assert len(catalog) == 44
+    assert not catalog.demo and len(catalog.paper) == 44
+
+
+def test_paper_card_files_are_named_after_their_ids() -> None:
+    for card in _paper_cards():
+        number = int(card.id[1:])
+        assert card.path.name.startswith(f"D{number:02d}_"), card.path
+
+
+def test_whole_cards_folder_loads_with_unique_ids() -> None:
+    catalog = load_catalog(CARDS)
+    assert set(PAPER_IDS) <= set(catalog.ids)
+    assert len(set(catalog.ids)) == len(catalog)
+    assert catalog.ids[:44] == PAPER_IDS  # paper cards first, in numeric order
+
+
+def test_default_cards_dir_is_the_checkout_and_env_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(CARDS_ENV, raising=False)
+    assert default_cards_dir() == CARDS
+    monkeypatch.setenv(CARDS_ENV, str(tmp_path))
+    assert default_cards_dir() == tmp_path
+
+
+def test_names_and_modalities_agree_with_table_s1() -> None:
+    rows = {row["id"]: row for row in _rows(TABLE_S1)}
+    assert set(rows) == set(PAPER_IDS)
+    for card in _paper_cards():
+        row = rows[card.id]
+        assert (card.paper_name or card.name) == row["name"], card.id
+        # S1 prints sequences ("MR-T1, MR-FLAIR"); the card's modality is the imaging modality.
+        printed = row["modality"]
+        expected = "MR" if printed.startswith("MR") else printed
+        assert str(card.modality) == expected, card.id
+
+
+def test_roles_agree_with_the_external_column_of_table_s1() -> None:
+    rows = {row["id"]: row for row in _rows(TABLE_S1)}
+    for card in _paper_cards():
+        assert card.external == (rows[card.id]["external"] == "true"), card.id
+    external = sorted((c.id for c in _paper_cards() if c.role is Role.EXTERNAL), key=lambda i: int(i[1:]))
+    assert external == ["D2", "D6", "D9", "D10", "D15", "D18", "D26", "D27", "D31", "D44"]
+
+
+def test_scan_counts_agree_with_table_s4() -> None:
+    rows = _rows(TABLE_S4)
+    for card in _paper_cards():
+        found = list(matches(card, rows))
+        assert len(found) == 1, (card.id, card.name, found)
+        assert card.paper_scan_count == int(found[0]["n_scans"]), card.id
+
+
+def test_unconfirmed_layouts_say_what_to_provide() -> None:
+    for card in _paper_cards():
+        if card.id in UNCONFIRMED:
+            assert not card.layout.confirmed and card.layout.user_must_provide, card.id
+        else:
+            assert card.layout.confirmed, card.id
+
+
+def test_every_paper_card_states_source_and_citation() -> None:
+    for card in _paper_cards():
+        assert card.source.licence and card.source.citation and card.source.url, card.id
+        assert card.notes, card.id
+
+
+def test_unknown_id_lists_the_known_ones() -> None:
+    catalog = load_catalog(PAPER_CARDS)
+    assert catalog.get("D19").name == "MSD-Task03 Liver"
+    with pytest.raises(UnknownDatasetError) as info:
+        catalog.get("D45")
+    message = str(info.value)
+    assert "'D45'" in message and "D1, D2" in message and "D44" in message
+
+
+def test_duplicate_ids_across_two_files_name_both(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = tmp_path / "a" / "one.toml"
+    second = tmp_path / "b" / "two.toml"
+    first.write_text(_card_text("X1"), encoding="utf-8")
+    second.write_text(_card_text("X1"), encoding="utf-8")
+    with pytest.raises(CardError) as info:
+        load_catalog(tmp_path)
+    assert str(first) in str(info.value) and str(second) in str(info.value) and "'X1'" in str(info.value)
+
+
+def test_a_bad_card_fails_the_catalog_naming_it(tmp_path: Path) -> None:
+    shutil.copy(PAPER_CARDS / "D19_msd_task03_liver.toml", tmp_path / "D19.toml")
+    bad = tmp_path / "D20.toml"
+    bad.write_text(_card_text("D20").replace('access = "direct"', 'access = "ftp"'), encoding="utf-8")
+    with pytest.raises(CardError) as info:
+        load_catalog(tmp_path)
+    assert str(bad) in str(info.value) and "source.access" in str(info.value)
+
+
+def test_missing_cards_folder(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_catalog(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("card", _paper_cards(), ids=lambda card: card.id)
+def test_layout_options_fit_the_family_reader(card: DatasetCard, tmp_path: Path) -> None:
+    cls = reader_class(card.layout.family)
+    parse_options(cls.options_type, card.layout.options, card.path)
+    # The reader's own checks (channels against the options, encoding, placeholders) run on construction; the
+    # empty root is enough because construction reads no data.
+    for version in card.versions:
+        cls(card, tmp_path, version=version)

@@ -1,0 +1,126 @@
+"""Stub networks and tiny volumes for PropSAM inference tests.
+
+Stubs subclass the real networks (so configuration, device moves and type checks behave as in production) and
+replace the learned mapping by a rule on the normalised input:
+
+* :class:`ThresholdBox2Mask` / :class:`ThresholdPropMask`: foreground where the normalised target is above
+  ``level`` (PropMask's default -0.999 keeps every pixel brighter than the guide's v_min; Box2Mask's default
+  thresholds each ROI at its mean): "oracles" for bright objects on a dark background.
+* :class:`ConstantBox2Mask` / :class:`ConstantPropMask`: the same logit everywhere (negative: predicts nothing;
+  positive: predicts everything).
+
+Each stub counts its forward (Box2Mask) or decode (PropMask) calls and the images it saw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from propsam.config import TINY_BOX2MASK, TINY_PROPMASK, Box2MaskConfig, PropMaskConfig
+from propsam.networks import Box2Mask, PropMask
+
+__all__ = [
+    "ThresholdBox2Mask",
+    "ThresholdPropMask",
+    "ConstantBox2Mask",
+    "ConstantPropMask",
+    "random_networks",
+    "blob_volume",
+    "dice",
+]
+
+_STUB_BOX2MASK = Box2MaskConfig(channels=(2, 2), input_size=64, name="stub")
+_STUB_PROPMASK = PropMaskConfig(channels=(2, 2), input_size=64, attention_stages=1, name="stub")
+
+
+class _Counting:
+    calls: int
+    images: int
+
+    def _count(self, n: int) -> None:
+        self.calls += 1
+        self.images += n
+
+
+class ThresholdBox2Mask(Box2Mask, _Counting):
+    """Box2Mask stub: logit +10 where the normalised ROI is above ``level``, -10 elsewhere.
+
+    ``level=None`` thresholds each image at its own mean: a bright object on a dark background is found under any
+    window that separates them (an oracle for the box stage).
+    """
+
+    def __init__(self, level: float | None = None, config: Box2MaskConfig = _STUB_BOX2MASK) -> None:
+        super().__init__(config)
+        self.level, self.calls, self.images = level, 0, 0
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        self._count(x.shape[0])
+        image = x[:, :1]
+        level = image.mean(dim=(2, 3), keepdim=True) if self.level is None else self.level
+        return [torch.where(image > level, 10.0, -10.0)]
+
+
+class ConstantBox2Mask(Box2Mask, _Counting):
+    """Box2Mask stub returning one logit everywhere."""
+
+    def __init__(self, logit: float = -10.0, config: Box2MaskConfig = _STUB_BOX2MASK) -> None:
+        super().__init__(config)
+        self.logit, self.calls, self.images = logit, 0, 0
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        self._count(x.shape[0])
+        return [torch.full_like(x[:, :1], self.logit)]
+
+
+class ThresholdPropMask(PropMask, _Counting):
+    """PropMask stub: logit +10 where the normalised target is above ``level``, ignoring the guide."""
+
+    def __init__(self, level: float = -0.999, config: PropMaskConfig = _STUB_PROPMASK) -> None:
+        super().__init__(config)
+        self.level, self.calls, self.images = level, 0, 0
+
+    def decode(self, targets: Tensor, guide_features: list[Tensor], mask_features: list[Tensor]) -> list[Tensor]:
+        self._count(targets.shape[0])
+        return [torch.where(targets[:, :1] > self.level, 10.0, -10.0)]
+
+
+class ConstantPropMask(PropMask, _Counting):
+    """PropMask stub returning one logit everywhere (negative: the network predicts nothing)."""
+
+    def __init__(self, logit: float = -10.0, config: PropMaskConfig = _STUB_PROPMASK) -> None:
+        super().__init__(config)
+        self.logit, self.calls, self.images = logit, 0, 0
+
+    def decode(self, targets: Tensor, guide_features: list[Tensor], mask_features: list[Tensor]) -> list[Tensor]:
+        self._count(targets.shape[0])
+        return [torch.full_like(targets[:, :1], self.logit)]
+
+    def forward(self, targets: Tensor, guide_image: Tensor, guide_mask: Tensor) -> list[Tensor]:
+        return self.decode(targets, [], [])
+
+
+def random_networks(seed: int = 0, box2mask: Box2MaskConfig = TINY_BOX2MASK,
+                    propmask: PropMaskConfig = TINY_PROPMASK) -> tuple[Box2Mask, PropMask]:
+    """Both networks with seeded random weights, in eval mode."""
+    torch.manual_seed(seed)
+    return Box2Mask(box2mask).eval(), PropMask(propmask).eval()
+
+
+def blob_volume(shape: tuple[int, int, int] = (40, 36, 30), center: tuple[float, float, float] | None = None,
+                radii: tuple[float, float, float] = (12.0, 10.0, 8.0), seed: int = 0, noise: float = 5.0
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """A dark volume (about 0) with a bright ellipsoid (about 100), float32 (X, Y, Z), and the ellipsoid's mask."""
+    rng = np.random.default_rng(seed)
+    center = center or tuple(s / 2.0 for s in shape)  # type: ignore[assignment]
+    grid = np.indices(shape, dtype=np.float32)
+    inside = sum(((grid[i] - center[i]) / radii[i]) ** 2 for i in range(3)) <= 1.0  # type: ignore[index]
+    image = (rng.normal(0.0, noise, shape) + 100.0 * inside).astype(np.float32)
+    return image, np.asarray(inside)
+
+
+def dice(a: np.ndarray, b: np.ndarray) -> float:
+    """Dice of two boolean arrays (1.0 when both are empty)."""
+    total = int(a.sum()) + int(b.sum())
+    return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total

@@ -1,0 +1,129 @@
+"""Propagation: thickness window in mm, rounds and guides, stop reasons, planes, trace contents."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from propsam.inference.planes import Plane, slice_of
+from propsam.inference.propagation import PropagationSettings, StopReason, propagate, slices_per_side
+from propsam.inference.runtime import Runtime
+from tests.propsam.inference.fakes import ConstantPropMask, ThresholdPropMask, blob_volume, dice, random_networks
+
+CPU = Runtime.create("cpu")
+
+
+@pytest.mark.parametrize(("spacing", "window", "cap", "expected"), [
+    (1.0, 20.0, 20, 20),   # 20 mm / 1 mm
+    (0.5, 20.0, 20, 20),   # 40 slices in 20 mm, capped at 20
+    (2.5, 20.0, 20, 8),    # exactly 8 (no floating-point loss)
+    (3.0, 20.0, 20, 6),    # 6.67 -> 6: slice 7 would be 21 mm away
+    (1.3, 20.0, 20, 15),   # 15.4 -> 15
+    (25.0, 20.0, 20, 1),   # thicker than the window: still one slice per round
+    (2.0, 5.0, 20, 2),
+    (1.0, 20.0, 4, 4),
+])
+def test_slices_per_side_by_hand(spacing: float, window: float, cap: int, expected: int) -> None:
+    assert slices_per_side(spacing, window, cap) == expected
+
+
+@pytest.mark.parametrize(("plane", "n"), [
+    # spacing (0.7, 1.3, 3.0) mm: the window uses the spacing along the plane's normal
+    (Plane.AXIAL, 6),      # z: floor(20 / 3.0)
+    (Plane.CORONAL, 15),   # y: floor(20 / 1.3)
+    (Plane.SAGITTAL, 20),  # x: floor(20 / 0.7) = 28, capped at 20
+])
+def test_window_uses_the_spacing_along_the_normal(plane: Plane, n: int) -> None:
+    volume, _ = blob_volume((50, 50, 50), radii=(40.0, 40.0, 40.0))
+    guide = np.ones(slice_of(volume, plane, 25).shape, dtype=bool)
+    net = ConstantPropMask(10.0)
+    _, trace = propagate(net, volume, (0.7, 1.3, 3.0), plane, 25, guide, CPU, PropagationSettings(max_rounds=1))
+    assert trace.slices_per_side == n
+    assert trace.forward.visited == tuple(range(26, 26 + n))
+    assert trace.backward.visited == tuple(range(24, 24 - n, -1))
+
+
+def test_negative_network_stops_after_the_first_slice_on_each_side() -> None:
+    volume, truth = blob_volume()
+    guide = truth[:, :, 15]
+    net = ConstantPropMask(-10.0)
+    mask, trace = propagate(net, volume, (1.0, 1.0, 2.5), "axial", 15, guide, CPU,
+                            PropagationSettings(batch_size=4))
+    expected = np.zeros_like(truth)
+    expected[:, :, 15] = guide
+    np.testing.assert_array_equal(mask, expected)
+    for direction, step in ((trace.forward, 1), (trace.backward, -1)):
+        assert direction.step == step and direction.rounds == 1
+        assert direction.visited == (15 + step,) and direction.segmented == ()
+        assert direction.stop is StopReason.NO_FOREGROUND
+    assert net.calls == 2  # one batch per side: the rest of the window is skipped once a slice is empty
+
+
+def test_oracle_propagation_recovers_the_blob_and_stops_past_it() -> None:
+    # The stub cannot see the blob's partial-volume rim (it lies below the guide's v_min), so the result is a
+    # slightly eroded blob: no false positives, and the rim slices at both ends are small.
+    volume, truth = blob_volume()  # z-extent of the blob: slices 7 .. 23
+    mask, trace = propagate(ThresholdPropMask(), volume, (1.0, 1.0, 1.0), "axial", 15, truth[:, :, 15], CPU,
+                            PropagationSettings(window_mm=3.0, batch_size=2))
+    assert dice(mask, truth) > 0.95 and not (mask & ~truth).any()
+    assert trace.stop_reasons == (StopReason.NO_FOREGROUND, StopReason.NO_FOREGROUND)
+    for direction in (trace.forward, trace.backward):
+        stopped_at = direction.visited[-1]
+        assert direction.segmented == direction.visited[:-1]
+        assert not mask[:, :, stopped_at].any()
+        beyond = truth[:, :, stopped_at:] if direction.step > 0 else truth[:, :, :stopped_at + 1]
+        assert beyond.sum() < 0.01 * truth.sum()
+    # The outermost slice of each round guides the next: 3 slices per round.
+    assert trace.forward.guides == (15, 18, 21) and trace.backward.guides == (15, 12, 9)
+    assert trace.rounds == 3
+
+
+@pytest.mark.parametrize("plane", list(Plane))
+def test_prompts_on_every_plane_reach_the_same_object(plane: Plane) -> None:
+    volume, truth = blob_volume((30, 34, 26), radii=(9.0, 11.0, 8.0))
+    guide = slice_of(truth, plane, 15 if plane is not Plane.AXIAL else 13)
+    index = 15 if plane is not Plane.AXIAL else 13
+    mask, trace = propagate(ThresholdPropMask(), volume, (1.0, 1.0, 1.0), plane, index, guide, CPU)
+    assert trace.plane is plane and trace.guide_index == index
+    np.testing.assert_array_equal(slice_of(mask, plane, index), guide)
+    assert dice(mask, truth) > 0.95 and not (mask & ~truth).any()
+
+
+def test_volume_edge_and_max_rounds() -> None:
+    volume, _ = blob_volume((20, 20, 30), radii=(30.0, 30.0, 30.0))
+    guide = np.ones((20, 20), dtype=bool)
+    net = ConstantPropMask(10.0)  # predicts everything: only the edge or the round limit stop it
+    mask, trace = propagate(net, volume, (1.0, 1.0, 2.0), "axial", 0, guide, CPU)
+    assert mask.all()
+    assert trace.backward.rounds == 0 and trace.backward.stop is StopReason.VOLUME_EDGE
+    assert trace.forward.guides == (0, 10, 20) and trace.forward.stop is StopReason.VOLUME_EDGE  # 10 per side
+    assert trace.forward.segmented == tuple(range(1, 30))
+    _, limited = propagate(net, volume, (1.0, 1.0, 2.0), "axial", 0, guide, CPU, PropagationSettings(max_rounds=2))
+    assert limited.forward.rounds == 2 and limited.forward.stop is StopReason.MAX_ROUNDS
+    assert limited.forward.segmented == tuple(range(1, 21))
+
+
+def test_empty_guide_gives_an_empty_mask() -> None:
+    volume, _ = blob_volume()
+    net = ThresholdPropMask()
+    mask, trace = propagate(net, volume, (1.0, 1.0, 1.0), "axial", 3, np.zeros((40, 36), dtype=bool), CPU)
+    assert not mask.any() and net.calls == 0
+    assert trace.stop_reasons == (StopReason.EMPTY_GUIDE, StopReason.EMPTY_GUIDE) and trace.rounds == 0
+
+
+def test_trace_times_and_random_network_shapes() -> None:
+    _, propmask = random_networks(seed=3)
+    volume, truth = blob_volume((24, 20, 12), radii=(6.0, 5.0, 4.0))
+    mask, trace = propagate(propmask, volume, (1.5, 1.5, 3.0), "coronal", 10, truth[:, 10, :], CPU,
+                            PropagationSettings(max_rounds=2, batch_size=3))
+    assert mask.shape == volume.shape and mask.dtype == bool
+    assert trace.seconds.network > 0 and trace.seconds.preprocessing > 0 and trace.seconds.postprocessing >= 0
+    assert trace.seconds.box2mask == 0 and trace.seconds.total == pytest.approx(trace.seconds.propagation)
+    assert set(trace.forward.segmented) <= set(trace.forward.visited)
+
+
+@pytest.mark.parametrize(("name", "value"), [("window_mm", 0.0), ("max_slices", 0), ("context_ratio", 0.9),
+                                             ("threshold", 1.0), ("batch_size", 0), ("max_rounds", 0)])
+def test_invalid_settings_are_named(name: str, value: float) -> None:
+    with pytest.raises(ValueError, match=f"{name} must be"):
+        PropagationSettings(**{name: value})  # type: ignore[arg-type]
