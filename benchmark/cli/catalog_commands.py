@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from benchmark.data.cards import DatasetCard
 from benchmark.data.catalog import Catalog, load_catalog
 
-__all__ = ["CatalogRow", "catalog_rows", "format_table", "register", "run_list"]
+__all__ = ["UNCONFIRMED_MARK", "CatalogRow", "catalog_rows", "format_table", "register", "run_list"]
 
 #: Appended to the layout family of a card whose layout is not confirmed.
 UNCONFIRMED_MARK = "?"
@@ -117,11 +117,15 @@ def _cells(row: CatalogRow) -> tuple[str, ...]:
     return (row.id, name, row.modality, str(len(row.objects)), role, layout, row.access, scans)
 
 
+def _join(values: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(value.ljust(width) for value, width in zip(values, widths, strict=True)).rstrip()
+
+
 def format_table(rows: Sequence[CatalogRow]) -> str:
     """A fixed-width text table of ``rows``, followed by one footnote per unconfirmed layout."""
     cells = [_COLUMNS] + [_cells(row) for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(_COLUMNS))]
-    lines = ["  ".join(value.ljust(width) for value, width in zip(line, widths)).rstrip() for line in cells]
+    lines = [_join(line, widths) for line in cells]
     lines.insert(1, "  ".join("-" * width for width in widths))
     unconfirmed = [row for row in rows if not row.layout_confirmed]
     if unconfirmed:

@@ -128,10 +128,14 @@ def is_dataset(path: Path) -> bool:
     return (Path(path) / ".git").exists()
 
 
-def create(path: Path, *, superdataset: Path | None = None, description: str = "") -> None:
-    """Create a DataLad dataset at ``path``, registered as a subdataset of ``superdataset`` when given."""
-    _run("create", path, lambda dl: dl.create(path=str(path), dataset=_ds(superdataset),
-                                              description=description or None, **_COMMON))
+def create(path: Path, *, description: str = "", annex: bool = True, force: bool = False) -> None:
+    """Create a DataLad dataset at ``path``.
+
+    A dataset created inside a superdataset is registered there by the superdataset's next ``save`` of its path.
+    ``annex=False`` makes a plain git dataset; ``force`` allows a folder that already holds files (left unsaved).
+    """
+    _run("create", path, lambda dl: dl.create(path=str(path), description=description or None, annex=annex,
+                                              force=force, **_COMMON))
 
 
 def clone(source: str, path: Path, *, superdataset: Path) -> None:
@@ -229,13 +233,13 @@ def extract_archive(dataset: Path, archive: Path, *, keep_as: Path) -> None:
     """
     _run("add-archive-content", archive,
          lambda dl: dl.add_archive_content(str(archive), dataset=str(dataset), strip_leading_dirs=True,
-                                           exclude=_ARCHIVE_EXCLUDE, **_COMMON))
+                                           exclude=_ARCHIVE_EXCLUDE, commit=False, **_COMMON))
     destination = Path(dataset) / keep_as
     destination.parent.mkdir(parents=True, exist_ok=True)
     with _converted("move archive", archive):
         # git mv keeps the annex key; the save below lets git-annex fix the symlink's relative target
         _repo(dataset).call_git(["mv", str(archive), str(destination)])
-    save(dataset, message=f"[propbench] keep {archive.name} as provenance in {keep_as.parent}")
+    save(dataset, message=f"[propbench] extract {archive.name}, kept as provenance in {keep_as.parent}")
     _run("drop", destination, lambda dl: dl.drop(path=str(destination), dataset=str(dataset), **_COMMON))
 
 
@@ -352,10 +356,6 @@ def _repo(dataset: Path) -> Any:
     if repo is None:
         raise DataLadError(f"dataset {dataset} is not installed; expected a DataLad dataset at that path")
     return repo
-
-
-def _ds(path: Path | None) -> str | None:
-    return str(path) if path is not None else None
 
 
 def _run(action: str, where: object, call: Callable[[Any], Iterable[dict[str, Any]]]) -> list[dict[str, Any]]:

@@ -196,10 +196,10 @@ class DataHome:
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise InstallError(f"data home {self.path} exists and is not a DataLad dataset; expected an empty or "
                                f"absent folder (choose another with --home or ${HOME_ENV})")
-        ops.create(self.path, description="PropSAM Bench data home")
+        # git only: the superdataset holds subdataset links and its README, never large files
+        ops.create(self.path, annex=False)
         (self.path / "README.md").write_text(_README, encoding="utf-8")
-        ops.save(self.path, paths=[self.path / "README.md"], message="[propbench] describe the data home",
-                 to_git=True)
+        ops.save(self.path, paths=[self.path / "README.md"], message="[propbench] describe the data home")
 
     def dataset_path(self, dataset_id: str) -> Path:
         """``<home>/<dataset_id>``.
@@ -251,10 +251,11 @@ class DataHome:
         self.ensure()
         try:
             self._fill(target, text, found_kind, card)
+            message = f"[propbench] install {card.id} from {text} ({found_kind.value})"
+            ops.save(self.path, paths=[target], message=message)  # registers a new subdataset
             ops.set_submodule_properties(self.path, target, {
                 "propbench-id": card.id, "propbench-source": text, "propbench-source-kind": found_kind.value})
-            ops.save(self.path, paths=[target, self.path / ".gitmodules"],
-                     message=f"[propbench] install {card.id} from {text} ({found_kind.value})")
+            ops.save(self.path, paths=[self.path / ".gitmodules"], message=f"{message}: record the source")
         except BenchmarkError:
             self._undo(target)
             raise
@@ -360,7 +361,7 @@ class DataHome:
         if kind is SourceKind.DATALAD:
             ops.clone(source, target, superdataset=self.path)
             return
-        ops.create(target, superdataset=self.path, description=f"{card.id}: {card.name}")
+        ops.create(target, description=f"{card.id}: {card.name}")  # registered by the data home's next save
         if kind is SourceKind.FOLDER:
             ops.import_folder(target, Path(source), remote=SOURCE_REMOTE)
             return

@@ -357,7 +357,19 @@ def _write_seg(path: Path, case: DemoCase, slices: Sequence[Any], segments: Mapp
         manufacturer_model_name="phantom", software_versions="1", device_serial_number="0",
         series_description="Segmentation",
     )
-    seg.ContentDate, seg.ContentTime = _DICOM_DATE, _DICOM_TIME
-    seg.SeriesDate, seg.SeriesTime = _DICOM_DATE, _DICOM_TIME
+    _freeze(seg, uid("dimension-organization"))
     path.parent.mkdir(parents=True, exist_ok=True)
     seg.save_as(path)
+
+
+def _freeze(seg: Any, organization_uid: str) -> None:
+    """Replace the clock times and random UIDs highdicom stamps on a SEG, so that equal input gives equal bytes."""
+    seg.ContentDate, seg.ContentTime = _DICOM_DATE, _DICOM_TIME
+    seg.SeriesDate, seg.SeriesTime = _DICOM_DATE, _DICOM_TIME
+    seg.InstanceCreationDate, seg.InstanceCreationTime = _DICOM_DATE, _DICOM_TIME
+    for item in seg.get("ContributingEquipmentSequence", []):
+        if "ContributionDateTime" in item:
+            item.ContributionDateTime = _DICOM_DATE + _DICOM_TIME
+    for sequence in ("DimensionOrganizationSequence", "DimensionIndexSequence"):
+        for item in seg.get(sequence, []):
+            item.DimensionOrganizationUID = organization_uid

@@ -11,10 +11,11 @@ and digits, then an extension starting at the first ``.``. Names that do not par
 snapshots) are not case files and are skipped. Files of one case share the ``case_entities`` (``sub``, ``ses``); the
 case id joins them as in BIDS, e.g. ``"sub-strokecase0001_ses-0001"``.
 
-Example card options (ISLES 2022; FLAIR is not co-registered with DWI and ADC, so it is not a channel)::
+Example card options (ISLES 2022; FLAIR is not co-registered with DWI and ADC, so it is not a channel; a copy that
+keeps the raw images under ``rawdata/`` uses ``image_glob = "rawdata/sub-*/**/*.nii.gz"``)::
 
     [layout.options]
-    image_glob = "rawdata/sub-*/**/*.nii.gz"
+    image_glob = "sub-*/**/*.nii.gz"
     label_glob = "derivatives/sub-*/**/*.nii.gz"
     channel_entities = { DWI = { suffix = "dwi" }, ADC = { suffix = "adc" } }
     label_entities = { suffix = "msk" }
@@ -33,7 +34,7 @@ from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily, ObjectEncoding
 from benchmark.data.geometry import Volume
 from benchmark.data.readers.base import Discovery, LayoutReader, is_hidden, present_or_annexed
-from benchmark.data.readers.case_folders import check_not_truncated, read_channels
+from benchmark.data.readers.channels import read_channels
 from benchmark.data.readers.labels import LabelMap
 from benchmark.errors import CardError, CaseError
 
@@ -96,8 +97,8 @@ class BidsOptions:
 
     Attributes:
         image_glob: Glob of the image files, relative to the dataset root. ATLAS R2.0 (training only; ``Testing``
-            has no masks and is left out): ``"Training/*/sub-*/**/*.nii.gz"``; ISLES 2022:
-            ``"rawdata/sub-*/**/*.nii.gz"``.
+            has no masks and is left out): ``"Training/*/sub-*/**/*.nii.gz"``; ISLES 2022: the default, or
+            ``"rawdata/sub-*/**/*.nii.gz"`` where the raw images sit under ``rawdata/``.
         label_glob: Glob of the label files, relative to the dataset root. ATLAS: same as ``image_glob`` (masks sit
             in ``anat/``); ISLES: ``"derivatives/sub-*/**/*.nii.gz"``.
         channel_entities: Card channel name to the entities its file must have (``suffix`` and ``extension`` count
@@ -211,7 +212,6 @@ class BidsReader(LayoutReader):
 
         def load_mask(name: str) -> Volume:
             self.fetch(entry.label_files)
-            check_not_truncated(label_map.path)
             return label_map.mask(name)
 
         return Case(dataset_id=self.card.id, entry=entry, modality=str(self.card.modality),

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import fnmatch
 import glob
-import gzip
 import string
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,10 +40,11 @@ import numpy as np
 
 from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily, ObjectEncoding
-from benchmark.data.geometry import Volume, check_same_grid, read_volume
+from benchmark.data.geometry import Volume, check_same_grid
 from benchmark.data.readers.base import Discovery, LayoutReader, is_hidden, present_or_annexed
+from benchmark.data.readers.channels import read_channels
 from benchmark.data.readers.labels import LabelMap, binary_mask
-from benchmark.errors import CardError, CaseError, CaseLoadError, ImageReadError
+from benchmark.errors import CardError, CaseError
 
 __all__ = [
     "MAJORITY_THRESHOLD",
@@ -53,8 +52,6 @@ __all__ = [
     "CaseFoldersReader",
     "rater_mean",
     "majority_mask",
-    "read_channels",
-    "check_not_truncated",
     "read_frame_file",
 ]
 
@@ -232,7 +229,6 @@ class CaseFoldersReader(LayoutReader):
         def load_mask(name: str) -> Volume:
             if label_map is not None:
                 self.fetch(entry.label_files)
-                check_not_truncated(label_map.path)
                 return label_map.mask(name)
             files = self._object_files(entry, self._key_of(name))
             if not files:  # the object is absent from this case: all background on the image grid
@@ -240,7 +236,6 @@ class CaseFoldersReader(LayoutReader):
             self.fetch(files)
             if self.options.rater_glob is not None:
                 return majority_mask(files)
-            check_not_truncated(files[0])
             return binary_mask(files[0])
 
         case = Case(dataset_id=self.card.id, entry=entry, modality=str(self.card.modality),
@@ -410,87 +405,6 @@ def read_frame_file(path: Path, phases: Sequence[str]) -> dict[str, int]:
     return frames
 
 
-def check_not_truncated(path: Path) -> None:
-    """Raise if a NIfTI or gzip file ends early: SimpleITK fills the missing voxels of such a file with zeros.
-
-    A ``.nii`` must be at least as long as the header's data offset plus the voxel bytes it announces; for a
-    ``.nii.gz`` the gzip trailer's size field must equal that length (nibabel reads the header only, so both checks
-    are cheap). When the trailer disagrees, and for other ``.gz`` files, the whole stream is decompressed and its
-    end-of-stream marker and CRC are checked, which also accepts valid files written as several gzip members.
-
-    Raises:
-        ImageReadError: The file is shorter than its header announces, or its compressed stream is cut or corrupt.
-    """
-    path = Path(path)
-    name = path.name.lower()
-    if not path.is_file() or not name.endswith((".nii", ".gz")):
-        return  # a missing file is reported by read_volume
-    expected = _nifti_length(path) if name.endswith((".nii", ".nii.gz")) else None
-    if name.endswith(".nii"):
-        size = path.stat().st_size
-        if expected is not None and size < expected:
-            raise ImageReadError(f"{path}: file is truncated: {size} bytes, expected at least {expected} as its header "
-                                 "announces (download or fetch the file again)")
-        return
-    if expected is not None and _gzip_size_field(path) == expected % (1 << 32):
-        return
-    try:
-        with gzip.open(path, "rb") as stream:
-            while stream.read(1 << 20):
-                pass
-    except (OSError, EOFError, zlib.error) as err:
-        raise ImageReadError(f"{path}: the compressed file is truncated or corrupt ({err}); expected a complete gzip "
-                             "stream (download or fetch the file again)") from err
-
-
-def _nifti_length(path: Path) -> int | None:
-    """Header offset plus announced voxel bytes of a NIfTI file, or None when nibabel cannot read its header."""
-    import nibabel as nib
-
-    try:
-        image: Any = nib.load(str(path))
-        proxy = image.dataobj
-        return int(proxy.offset) + int(np.prod(proxy.shape)) * int(np.dtype(proxy.dtype).itemsize)
-    except Exception:  # read_volume reports unreadable headers with SimpleITK's message
-        return None
-
-
-def _gzip_size_field(path: Path) -> int:
-    """The ISIZE field of a gzip file's last member: the uncompressed length modulo 2**32."""
-    with path.open("rb") as handle:
-        handle.seek(-4, 2)
-        return int.from_bytes(handle.read(4), "little")
-
-
-def read_channels(paths: Sequence[Path], names: Sequence[str]) -> Volume:
-    """Read one 3D file per channel and stack them in order.
-
-    Args:
-        paths: One file per channel.
-        names: The channel names, same order, for messages.
-
-    Returns:
-        A Volume of shape (C, X, Y, Z) on the first channel's canonical grid (dtype: numpy's common type).
-
-    Raises:
-        ImageReadError: A file is missing, truncated or not an image.
-        CaseLoadError: A file is not 3D.
-        GeometryMismatchError: A channel is on another grid than the first.
-    """
-    volumes: list[Volume] = []
-    for path, name in zip(paths, names, strict=True):
-        check_not_truncated(path)
-        volume = read_volume(path)
-        if volume.array.ndim != 3:
-            raise CaseLoadError(f"{path}: channel {name!r} has shape {volume.array.shape}; expected one 3D volume "
-                                "per channel file")
-        if volumes:
-            check_same_grid(volumes[0].geometry, volume.geometry, what=f"channel {name!r}",
-                            reference_path=paths[0], other_path=path)
-        volumes.append(volume)
-    return Volume(np.stack([v.array for v in volumes]), volumes[0].geometry, Path(paths[0]))
-
-
 def rater_mean(paths: Sequence[Path]) -> Volume:
     """The per-voxel fraction of raters marking a voxel: float32 in [0, 1], shape (X, Y, Z), canonical grid.
 
@@ -504,11 +418,9 @@ def rater_mean(paths: Sequence[Path]) -> Volume:
     """
     if not paths:
         raise ValueError("rater_mean: got no rater files; expected at least one")
-    check_not_truncated(paths[0])
     first = binary_mask(paths[0])
     total = first.array.astype(np.float32)
     for path in paths[1:]:
-        check_not_truncated(path)
         volume = binary_mask(path)
         check_same_grid(first.geometry, volume.geometry, what="rater mask", reference_path=first.source,
                         other_path=path)

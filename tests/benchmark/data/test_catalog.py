@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -169,3 +170,11 @@ def test_layout_options_fit_the_family_reader(card: DatasetCard, tmp_path: Path)
     # empty root is enough because construction reads no data.
     for version in card.versions:
         cls(card, tmp_path, version=version)
+
+
+@pytest.mark.parametrize("family", ["F1", "F2", "F3", "F4", "F5", "F6"])
+def test_readme_lists_every_option_of_each_family(family: str) -> None:
+    readme = (CARDS / "README.md").read_text(encoding="utf-8")
+    section = readme.split(f"- **{family}** ", 1)[1].split("\n- **", 1)[0].split("\n\n", 1)[0]
+    for field in dataclasses.fields(reader_class(family).options_type):
+        assert f"`{field.name}`" in section, (family, field.name)

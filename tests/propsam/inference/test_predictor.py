@@ -160,12 +160,13 @@ def test_box2mask_predicting_nothing_gives_an_empty_result(volume: tuple[np.ndar
 
 
 @pytest.mark.parametrize("precision", ["fp32", "bf16", "fp16"])
-def test_precisions_with_random_networks(precision: str, volume: tuple[np.ndarray, np.ndarray]) -> None:
+def test_precisions_with_random_networks(precision: str) -> None:
+    image, _ = blob_volume((24, 20, 12), radii=(6.0, 5.0, 4.0))
     box2mask, propmask = random_networks(seed=2)
-    predictor = PropSAMPredictor(box2mask, propmask, precision=precision, search="coarse", max_rounds=1,
-                                 threshold=0.3)
-    result = predictor.segment_from_box(volume[0], SPACING, "coronal", 18, (6, 6, 34, 26))
-    assert result.mask.shape == volume[0].shape and result.mask.dtype == bool
+    predictor = PropSAMPredictor(box2mask, propmask, precision=precision, search="coarse", search_batch_size=24,
+                                 max_rounds=1, threshold=0.3)
+    result = predictor.segment_from_box(image, SPACING, "coronal", 10, (4, 2, 20, 10))
+    assert result.mask.shape == image.shape and result.mask.dtype == bool
     assert result.trace.rounds <= 1
 
 

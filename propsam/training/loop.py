@@ -1,0 +1,254 @@
+"""Training loops of Box2Mask and PropMask (supplementary S1.3.3 and S1.4.3).
+
+Defaults are the paper's: AdamW (learning rate 1e-3 for Box2Mask, 5e-4 for PropMask; weight decay 1e-4), cosine
+annealing stepped per epoch (period 100 epochs, minimum 1e-5), epochs of 10,000 samples (PropMask: tasks of a guide
+and four targets), validation on 5,000 samples every 20 epochs, the deep-supervision soft Dice loss of Eq. 1.
+The paper's batch sizes (1,024 samples, 160 tasks) are left to the caller; the default 32 suits one GPU.
+
+Output folder::
+
+    out_dir/last.pt       checkpoint after every epoch, with the training state (optimizer, scheduler, epoch, RNG)
+    out_dir/best.pt       checkpoint of the lowest validation loss (no training state)
+    out_dir/curves.csv    one row per epoch (propsam.training.curves)
+    out_dir/curves.png    the loss plot, written at the end
+
+``resume=True`` continues from ``last.pt`` exactly: same weights, optimizer and scheduler state, next epoch, RNG
+state; samples are seeded per (seed, epoch, index), so the resumed run draws what the uninterrupted one would have.
+On a GPU the forward passes run under bf16 autocast (fp16 with gradient scaling where bf16 is unsupported) and
+samples are prepared by data-loader workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from propsam.checkpoint import NetworkKind, TrainingMetadata, load_checkpoint, load_training_state, save_checkpoint
+from propsam.config import Box2MaskConfig, NetworkConfig, PropMaskConfig
+from propsam.inference.runtime import Precision, parse_precision
+from propsam.networks import build_network
+from propsam.training.augment import NO_AUGMENTATION, AugmentSettings
+from propsam.training.batches import TRAIN_STREAM, VAL_STREAM, SampleStream
+from propsam.training.curves import EpochRecord, plot_curves, write_curves_csv
+from propsam.training.data import CaseSource, as_case_sequence
+from propsam.training.epochs import EpochRunner, resolve_precision
+from propsam.training.samples import SampleSettings, build_index
+
+__all__ = ["TrainOptions", "TrainResult", "train_box2mask", "train_propmask", "DEFAULT_LR"]
+
+_log = logging.getLogger("propsam.training")
+
+#: The paper's initial learning rates.
+DEFAULT_LR = {NetworkKind.BOX2MASK: 1e-3, NetworkKind.PROPMASK: 5e-4}
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """Settings of one training run (the paper's values as defaults, except ``epochs`` and ``batch_size``).
+
+    Attributes:
+        epochs: Total epochs (a resumed run continues up to this number; paper: 4,100 and 4,500).
+        samples_per_epoch: Samples (Box2Mask) or tasks (PropMask) per epoch.
+        batch_size: Samples or tasks per optimisation step (paper: 1,024 and 160).
+        val_every: Validate every this many epochs (and after the last).
+        val_samples: Validation samples or tasks (a fixed seeded set).
+        lr: Initial learning rate; None: 1e-3 (Box2Mask) or 5e-4 (PropMask).
+        weight_decay: AdamW weight decay.
+        cosine_period: Cosine annealing period T_max, epochs.
+        min_lr: Cosine annealing minimum.
+        device: torch device.
+        precision: None: bf16 autocast on CUDA (fp16 where bf16 is unsupported), fp32 on CPU; or "fp32"/"bf16"/"fp16".
+        workers: Data-loader workers; None: 0 on CPU, min(8, CPUs) on CUDA.
+        seed: Seeds weights initialisation and every sample.
+        resume: Continue from ``out_dir/last.pt`` if it exists.
+        smooth: Smoothing term of the Dice loss (propsam.losses).
+        samples: Sampling settings.
+        augment: Augmentation settings (PropMask uses flips and rotations only).
+        time_budget_s: Stop after the epoch that passes this wall time (s); None: no limit.
+        data_description: Free text stored in checkpoint metadata.
+    """
+
+    epochs: int = 100
+    samples_per_epoch: int = 10_000
+    batch_size: int = 32
+    val_every: int = 20
+    val_samples: int = 5_000
+    lr: float | None = None
+    weight_decay: float = 1e-4
+    cosine_period: int = 100
+    min_lr: float = 1e-5
+    device: str = "cpu"
+    precision: Precision | str | None = None
+    workers: int | None = None
+    seed: int = 0
+    resume: bool = False
+    smooth: float = 1.0
+    samples: SampleSettings = field(default_factory=SampleSettings)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    time_budget_s: float | None = None
+    data_description: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "samples_per_epoch", "batch_size", "val_every", "val_samples", "cosine_period"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"TrainOptions.{name} must be a positive int, got {value!r}")
+        if self.workers is not None and self.workers < 0:
+            raise ValueError(f"TrainOptions.workers must be >= 0 or None, got {self.workers}")
+        if self.precision is not None:
+            object.__setattr__(self, "precision", parse_precision(self.precision, argument="TrainOptions.precision"))
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a training run produced.
+
+    Attributes:
+        kind: Which network.
+        out_dir: The output folder.
+        last_checkpoint: ``out_dir/last.pt``.
+        best_checkpoint: ``out_dir/best.pt`` (the last one when there is no validation set).
+        best_sha256: Checksum of ``best.pt``.
+        history: One record per epoch, including epochs before a resume.
+        epochs_completed: Epochs done.
+        seconds: Wall time of this call, s.
+        stopped_by_budget: The time budget ended the run before ``epochs``.
+    """
+
+    kind: NetworkKind
+    out_dir: Path
+    last_checkpoint: Path
+    best_checkpoint: Path
+    best_sha256: str
+    history: tuple[EpochRecord, ...]
+    epochs_completed: int
+    seconds: float
+    stopped_by_budget: bool
+
+
+def train_box2mask(cases_train: CaseSource, cases_val: CaseSource | None, config: Box2MaskConfig,
+                   options: TrainOptions, out_dir: str | os.PathLike[str]) -> TrainResult:
+    """Train Box2Mask (see the module docstring for the output folder).
+
+    Args:
+        cases_train: Training cases.
+        cases_val: Validation cases (None or empty: no validation; best.pt is then the last epoch).
+        config: Network configuration.
+        options: Run settings.
+        out_dir: Output folder.
+
+    Raises:
+        TypeError: ``config`` is not a Box2MaskConfig.
+        ValueError: No cases or no eligible slice.
+        FileExistsError: ``out_dir`` holds a run and ``resume`` is off.
+    """
+    if not isinstance(config, Box2MaskConfig):
+        raise TypeError(f"train_box2mask config must be a Box2MaskConfig, got {type(config).__name__}")
+    return _train(NetworkKind.BOX2MASK, cases_train, cases_val, config, options, Path(out_dir))
+
+
+def train_propmask(cases_train: CaseSource, cases_val: CaseSource | None, config: PropMaskConfig,
+                   options: TrainOptions, out_dir: str | os.PathLike[str]) -> TrainResult:
+    """Train PropMask; as :func:`train_box2mask`, with tasks instead of samples and flips/rotations only."""
+    if not isinstance(config, PropMaskConfig):
+        raise TypeError(f"train_propmask config must be a PropMaskConfig, got {type(config).__name__}")
+    # The paper augments PropMask tasks with flips and rotations only.
+    options = replace(options, augment=replace(options.augment, p_intensity=0.0))
+    return _train(NetworkKind.PROPMASK, cases_train, cases_val, config, options, Path(out_dir))
+
+
+def _streams(kind: NetworkKind, config: NetworkConfig, options: TrainOptions, cases_train: CaseSource,
+             cases_val: CaseSource | None) -> tuple[SampleStream, SampleStream | None]:
+    train = as_case_sequence(cases_train, argument="cases_train")
+    base = SampleStream(kind=kind, cases=train, refs=build_index(train, options.samples), size=config.input_size,
+                        samples=options.samples, augment=options.augment, seed=options.seed, stream=TRAIN_STREAM,
+                        epoch=0, length=options.samples_per_epoch)
+    val_list = [] if cases_val is None else list(cases_val)
+    if not val_list:
+        return base, None
+    val = as_case_sequence(val_list, argument="cases_val")
+    return base, replace(base, cases=val, refs=build_index(val, options.samples), augment=NO_AUGMENTATION,
+                         stream=VAL_STREAM, length=options.val_samples)
+
+
+def _train(kind: NetworkKind, cases_train: CaseSource, cases_val: CaseSource | None, config: NetworkConfig,
+           options: TrainOptions, out_dir: Path) -> TrainResult:
+    started = time.perf_counter()
+    last, best = out_dir / "last.pt", out_dir / "best.pt"
+    if last.exists() and not options.resume:
+        raise FileExistsError(f"{out_dir} already holds a training run (last.pt); pass resume=True (--resume) to "
+                              "continue it, or choose another output folder")
+    device = torch.device(options.device)
+    torch.manual_seed(options.seed)
+    network = build_network(config).to(device)
+    runner = EpochRunner.create(kind, network, options, device, resolve_precision(options.precision, device),
+                                DEFAULT_LR[kind] if options.lr is None else options.lr)
+    history: list[EpochRecord] = []
+    best_val: float | None = None
+    if options.resume and last.exists():
+        history, best_val = _restore(last, kind, config, network, runner, device)
+        _log.info("resuming %s from %s after epoch %d", kind.value, last, len(history))
+    train_stream, val_stream = _streams(kind, config, options, cases_train, cases_val)
+    stopped = False
+    for epoch in range(len(history) + 1, options.epochs + 1):
+        t0 = time.perf_counter()
+        lr = runner.lr
+        train_loss = runner.train_epoch(replace(train_stream, epoch=epoch))
+        stopped = options.time_budget_s is not None and time.perf_counter() - started >= options.time_budget_s
+        validate = val_stream is not None and (epoch % options.val_every == 0 or epoch == options.epochs or stopped)
+        val_loss, val_dice = runner.validate(val_stream) if validate and val_stream is not None else (None, None)
+        record = EpochRecord(epoch, train_loss, val_loss, val_dice, lr, time.perf_counter() - t0)
+        history.append(record)
+        _log.info("%s epoch %d: train %.4f val %s dice %s lr %.2e (%.1f s)", kind.value, epoch, train_loss,
+                  val_loss, val_dice, lr, record.seconds)
+        metadata = _metadata(record, options)
+        if val_loss is not None and (best_val is None or val_loss < best_val):
+            best_val = val_loss
+            save_checkpoint(best, network, config, kind=kind, metadata=metadata)
+        save_checkpoint(last, network, config, kind=kind, metadata=metadata,
+                        training_state=runner.state(epoch, [r.to_dict() for r in history], best_val))
+        write_curves_csv(history, out_dir / "curves.csv")
+        if stopped:
+            break
+    return _finish(kind, out_dir, config, history, started, stopped and len(history) < options.epochs)
+
+
+def _metadata(record: EpochRecord, options: TrainOptions) -> TrainingMetadata:
+    notes = (f"batch_size={options.batch_size}, weight_decay={options.weight_decay}, cosine_period="
+             f"{options.cosine_period}, min_lr={options.min_lr}, smooth={options.smooth}, {options.samples}, "
+             f"{options.augment}")
+    return TrainingMetadata(epochs=record.epoch, samples_per_epoch=options.samples_per_epoch,
+                            train_loss=record.train_loss, val_loss=record.val_loss, val_dice=record.val_dice,
+                            seed=options.seed, data=options.data_description, notes=notes)
+
+
+def _restore(last: Path, kind: NetworkKind, config: NetworkConfig, network: torch.nn.Module, runner: EpochRunner,
+             device: torch.device) -> tuple[list[EpochRecord], float | None]:
+    loaded = load_checkpoint(last, kind=kind, config=config, map_location=device)
+    network.load_state_dict(loaded.network.state_dict())
+    state = load_training_state(last, map_location="cpu")
+    runner.load_state(state, device)
+    history = [EpochRecord(**r) for r in state["history"]]
+    best = state.get("best_val_loss")
+    return history, None if best is None else float(best)
+
+
+def _finish(kind: NetworkKind, out_dir: Path, config: NetworkConfig, history: Sequence[EpochRecord],
+            started: float, stopped: bool) -> TrainResult:
+    last, best = out_dir / "last.pt", out_dir / "best.pt"
+    if not best.exists():  # no validation set: the last weights are the result
+        loaded = load_checkpoint(last, kind=kind)
+        save_checkpoint(best, loaded.network, config, kind=kind, metadata=loaded.metadata)
+    try:
+        plot_curves(history, out_dir / "curves.png", title=f"{kind.value} ({config.name}) loss curves")
+    except ImportError as err:
+        _log.warning("no loss plot: %s", err)
+    return TrainResult(kind=kind, out_dir=out_dir, last_checkpoint=last, best_checkpoint=best,
+                       best_sha256=load_checkpoint(best, kind=kind).sha256, history=tuple(history),
+                       epochs_completed=len(history), seconds=time.perf_counter() - started, stopped_by_budget=stopped)
