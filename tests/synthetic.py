@@ -27,7 +27,8 @@ def write_nifti(path: Path, array: np.ndarray, affine: np.ndarray | None = None)
     return path
 
 
-def blob(shape: tuple[int, int, int], center: tuple[float, float, float], radii: tuple[float, float, float]) -> np.ndarray:
+def blob(shape: tuple[int, int, int], center: tuple[float, float, float],
+         radii: tuple[float, float, float]) -> np.ndarray:
     """A boolean ellipsoid, shape (X, Y, Z)."""
     grid = np.indices(shape, dtype=np.float32)
     dist = sum(((grid[i] - center[i]) / radii[i]) ** 2 for i in range(3))

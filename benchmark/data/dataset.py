@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmark.data.case import Case
 from benchmark.data.cards import DatasetCard
+from benchmark.data.case import Case
 from benchmark.data.readers.base import Discovery, Fetcher, LayoutReader
 from benchmark.data.readers.registry import reader_class
 from benchmark.errors import BenchmarkError, CaseError

@@ -214,13 +214,29 @@ def _check_complete(path: Path, image: sitk.Image) -> None:
         with path.open("rb") as stream:
             stream.seek(-4, 2)
             found = int.from_bytes(stream.read(4), "little")
-        complete = found == expected % 2**32
+        # The trailer covers the last gzip member only; a multi-member file (bgzip) is checked by decompressing it.
+        complete = found == expected % 2**32 or _gzip_length(path) >= expected
     else:
         found = path.stat().st_size
         complete = found >= expected
     if not complete:
         raise ImageReadError(f"{path}: file is truncated: its header declares {expected} bytes (header and voxel "
                              f"data, uncompressed), the file holds {found}; expected a complete file")
+
+
+def _gzip_length(path: Path) -> int:
+    """Uncompressed length of a gzip file, or -1 when the stream ends early or is corrupt."""
+    import gzip
+    import zlib
+
+    total = 0
+    try:
+        with gzip.open(path, "rb") as stream:
+            while chunk := stream.read(1 << 22):
+                total += len(chunk)
+    except (EOFError, OSError, zlib.error):
+        return -1
+    return total
 
 
 def read_header(path: Path) -> tuple[Geometry, int]:

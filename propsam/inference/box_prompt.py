@@ -23,7 +23,8 @@ How this module reads it:
    never outside the box), is the 2D mask.
 
 If the merged candidates predict no foreground, or the foreground's window is empty, the final window falls back to
-the 0.5th and 99.5th percentiles of the whole ROI (recorded in :attr:`BoxPromptResult.fallback`).
+the 0.5th and 99.5th percentiles of the whole ROI (recorded in :attr:`WindowSearch.fallback`), and an empty window
+(a constant ROI) becomes (v, v + 1), the same fallbacks as the training samples use.
 
 :attr:`SearchStrategy.COARSE` searches the same range on a coarser grid (minimum 5, 10, ..., 40; maximum 90, 92.5,
 95: 24 candidates, 16 times fewer forward passes); everything else is identical.
@@ -230,8 +231,8 @@ class BoxPromptResult:
 
 
 def nonempty_window(lo: float, hi: float) -> tuple[float, float]:
-    """Widen an empty intensity window (``hi <= lo``) by one unit on each side so normalisation stays defined."""
-    return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
+    """An empty intensity window (``hi <= lo``) becomes (lo, lo + 1), as in training, so normalisation is defined."""
+    return (lo, hi) if hi > lo else (lo, lo + 1.0)
 
 
 def search_intensity_window(network: Box2Mask, roi: np.ndarray, runtime: Runtime, *,

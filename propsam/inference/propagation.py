@@ -13,7 +13,8 @@ scaled about its centre by ``context_ratio``. The paper trains with a ratio draw
 not state the inference value; the default 1.5 is the mean of that training distribution (the crop scale the
 network saw most on average), and leaves a quarter of the object's extent as margin on each side for the object to
 grow between the guide and the outermost target. Guide and targets are normalised with the 0.5th and 99.5th
-percentiles of the guide slice's intensities inside the guide mask (S1.4.2).
+percentiles of the guide slice's intensities inside the guide mask (S1.4.2). Crops, masks (nearest neighbour),
+normalisation and the window in slices are computed exactly as for the training tasks (propsam.training.samples).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ __all__ = [
     "StageSeconds",
     "PropagationTrace",
     "slices_per_side",
+    "guide_intensity_window",
     "propagate",
 ]
 
@@ -208,7 +210,7 @@ def _prepare_guide(network: PropMask, slice_uv: np.ndarray, mask_uv: np.ndarray,
     if box is None:  # callers only pass non-empty guides
         raise ValueError("propagation guide mask is empty; expected at least one foreground pixel")
     window = box_window(box, scale=context_ratio)
-    intensity = nonempty_window(*percentile_window(slice_uv[mask_uv], 0.5, 99.5))
+    intensity = guide_intensity_window(slice_uv, mask_uv)
     image = to_network_input(normalise(crop_resize(slice_uv, window, size=size), *intensity)[None])
     mask = crop_resize(mask_uv.astype(np.float32), window, size=size, order=0)
     mask_tensor = to_network_input(mask[None])[:, :1]
@@ -217,6 +219,17 @@ def _prepare_guide(network: PropMask, slice_uv: np.ndarray, mask_uv: np.ndarray,
     encoding = runtime.encode_guide(network, image, mask_tensor)
     timer.network += time.perf_counter() - encoded
     return _Guide(window=window, intensity=intensity, encoding=encoding)
+
+
+def guide_intensity_window(slice_uv: np.ndarray, mask_uv: np.ndarray) -> tuple[float, float]:
+    """The guide's 0.5th and 99.5th percentiles inside its mask (S1.4.2), with the training samples' fallbacks.
+
+    A constant object falls back to the whole slice's percentiles, a constant slice to (v, v + 1).
+    """
+    vmin, vmax = percentile_window(slice_uv[mask_uv], 0.5, 99.5)
+    if vmax <= vmin:
+        vmin, vmax = nonempty_window(*percentile_window(slice_uv, 0.5, 99.5))
+    return vmin, vmax
 
 
 def _targets(guide_index: int, step: int, depth: int, n: int) -> list[int]:

@@ -198,30 +198,43 @@ def write_demo(dest: Path, seed: int = 0) -> tuple[Path, ...]:
 
 def build_demo(home: DataHome, sources: Path, seed: int = 0, *,
                catalog: Catalog | None = None) -> tuple[InstallResult, ...]:
-    """Write the demo datasets into ``sources`` and install each into the data home.
+    """Write the demo datasets into ``sources/<ID>`` and install each into the data home as a ``folder`` source.
 
-    A demo dataset already installed in ``home`` is left as it is (its native folder is not rewritten) and reported
-    with the result of ``DataHome.install`` for an installed dataset.
+    The data home registers the files of ``sources/<ID>`` without copying them (see benchmark.data.home) and fetches
+    their content from there on demand, so ``sources`` must be kept as long as the data home uses it. A demo dataset
+    already installed in ``home`` is left as it is: its native folder is not rewritten (that would change content the
+    data home recorded), and its result has ``already_installed`` set.
 
     Args:
         home: The DataLad data home (created if needed).
-        sources: Folder that keeps the generated native folders, one per dataset ID.
-        seed: Seed of the phantoms.
+        sources: Folder that keeps the generated native folders, one per dataset ID; it must lie outside ``home``.
+        seed: Seed of the phantoms of datasets installed now.
         catalog: Cards to install with (default: the catalog of ``datasets/``).
 
     Returns:
         One install result per demo dataset, in catalog order.
+
+    Raises:
+        UnknownDatasetError: The catalog lacks the card of a demo dataset.
+        InstallError: ``sources`` overlaps the data home.
+        DataLadError: A DataLad step failed.
     """
     from benchmark.data.catalog import load_catalog
+    from benchmark.data.home import InstallResult, SourceKind
 
     cards = catalog if catalog is not None else load_catalog()
     home.ensure()
     results = []
     for dataset in DEMO_DATASETS:
         card: DatasetCard = cards.get(dataset.id)
-        root = Path(sources) / dataset.id
-        if not home.is_installed(dataset.id):
-            _LOG.info("writing demo dataset %s into %s", dataset.id, root)
-            write_dataset(dataset, root, seed)
-        results.append(home.install(card, root))
+        if home.is_installed(dataset.id):
+            state = home.status(dataset.id)[0]
+            _LOG.info("demo dataset %s is already installed in %s; left as it is", dataset.id, state.path)
+            results.append(InstallResult(dataset.id, state.path, state.commit, state.source,
+                                         state.source_kind or SourceKind.FOLDER, already_installed=True))
+            continue
+        root = write_dataset(dataset, Path(sources).expanduser().resolve() / dataset.id, seed)
+        _LOG.info("installing demo dataset %s from %s", dataset.id, root)
+        results.append(home.install(card, root, kind=SourceKind.FOLDER))
+        home.get(dataset.id)  # one fetch of the whole (small) dataset instead of one per case on first read
     return tuple(results)

@@ -133,14 +133,12 @@ def clone_install(home: DataHome, datalad_source: Path) -> Any:
 
 
 @pytest.fixture(scope="module")
-def url_installs(home: DataHome, http_server: HttpServer, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+def url_install(home: DataHome, http_server: HttpServer, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """D5 from a .zip served over HTTP (a single downloaded file is covered by test_datalad_ops)."""
     staging = write_cases(tmp_path_factory.mktemp("zip") / "Task99_Toy", n_cases=1, seed=3)
     shutil.make_archive(str(http_server.root / "Task99_Toy"), "zip", staging.parent, staging.name)
-    shutil.copy(staging / IMAGE, http_server.root / "single.nii.gz")
-    single = home.install(make_card("D4"), f"{http_server.url}/single.nii.gz")
-    archive = home.install(make_card("D5"), f"{http_server.url}/Task99_Toy.zip")
-    return SimpleNamespace(single=single, archive=archive, members=snapshot(staging),
-                           single_bytes=(staging / IMAGE).read_bytes())
+    result = home.install(make_card("D5"), f"{http_server.url}/Task99_Toy.zip")
+    return SimpleNamespace(result=result, members=snapshot(staging))
 
 
 # --- install from a local folder --------------------------------------------------------------------------------------
@@ -213,18 +211,25 @@ def test_verify_passes_then_catches_corrupt_content(home: DataHome, folder_insta
     home.drop("D1")
 
 
-def test_changed_source_folder_is_reported_and_blocks_drop(home: DataHome,
-                                                           tmp_path_factory: pytest.TempPathFactory) -> None:
-    root = write_cases(tmp_path_factory.mktemp("user2") / "Toy2", n_cases=1)
-    home.install(make_card("D2"), root)
-    home.get("D2", [IMAGE])
-    (root / IMAGE).write_bytes(b"edited by the user")
-    report = home.verify("D2")
-    assert not report.ok and any(IMAGE.as_posix() in p and str(root) in p for p in report.problems)
-    with pytest.raises(DataLadError, match="refusing to drop") as err:
-        home.drop("D2", [IMAGE])
-    assert IMAGE.as_posix() in str(err.value)
-    assert (home.path / "D2" / IMAGE).exists()
+def test_changed_source_folder_is_reported_and_blocks_drop(home: DataHome, folder: SimpleNamespace,
+                                                           folder_install: Any) -> None:
+    source = folder.root / IMAGE
+    before, original = source.stat(), source.read_bytes()
+    home.get("D1", [IMAGE])
+    try:
+        with source.open("r+b") as stream:  # the user edits their copy in place
+            stream.write(b"edited")
+        report = home.verify("D1")
+        assert not report.ok and any(IMAGE.as_posix() in p and str(folder.root) in p for p in report.problems)
+        with pytest.raises(DataLadError, match="refusing to drop") as err:
+            home.drop("D1", [IMAGE])
+        assert IMAGE.as_posix() in str(err.value) and (home.path / "D1" / IMAGE).exists()
+    finally:  # same bytes, inode and mtime: git-annex sees the file as it was imported
+        with source.open("r+b") as stream:
+            stream.write(original)
+        os.utime(source, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert home.verify("D1").ok
+    home.drop("D1")
 
 
 def test_install_twice(home: DataHome, folder: SimpleNamespace, folder_install: Any, tmp_path: Path) -> None:
@@ -270,38 +275,37 @@ def test_verify_reports_a_modified_worktree_file(home: DataHome, clone_install: 
 
 # --- install from a URL ------------------------------------------------------------------------------------------------
 
-def test_install_from_url_downloads_a_file_and_extracts_an_archive(home: DataHome, url_installs: SimpleNamespace) -> None:
-    assert url_installs.single.source_kind is SourceKind.URL
-    assert (home.path / "D4" / "single.nii.gz").read_bytes() == url_installs.single_bytes
+def test_install_from_url_extracts_the_archive_and_keeps_it(home: DataHome, http_server: HttpServer,
+                                                            url_install: SimpleNamespace) -> None:
+    assert url_install.result.source_kind is SourceKind.URL
+    assert url_install.result.source == f"{http_server.url}/Task99_Toy.zip"
     extracted = home.path / "D5"
-    for name, data in url_installs.members.items():  # leading folder stripped: the archive's top is the root
+    for name, data in url_install.members.items():  # leading folder stripped: the archive's top is the root
         assert (extracted / name).read_bytes() == data
     kept = extracted / ".propbench" / "archives" / "Task99_Toy.zip"
     assert os.path.islink(kept) and not kept.exists()  # kept as provenance, content dropped (URL recorded)
     assert home_is_clean(home) and home.verify("D5").ok
+    (status,) = home.status("D5")
+    assert status.n_files == 2 and status.n_present == 2  # the kept archive is hidden, not counted
 
 
-def test_url_content_round_trips_through_the_web_remote(home: DataHome, url_installs: SimpleNamespace) -> None:
-    target = home.path / "D4" / "single.nii.gz"
-    home.drop("D4")
-    assert not target.exists()
-    home.get("D4", [Path("single.nii.gz")])
-    assert target.read_bytes() == url_installs.single_bytes
+def test_archive_round_trips_through_the_web_remote(home: DataHome, url_install: SimpleNamespace) -> None:
     archive = Path(".propbench/archives/Task99_Toy.zip")
     home.get("D5", [archive])
     assert (home.path / "D5" / archive).exists()
     home.drop("D5", [archive])
+    assert not (home.path / "D5" / archive).exists()
 
 
 @pytest.mark.skipif(not archive_members_refetchable(),
                     reason="DataLad cannot extract archives under git-annex here: no 7z, and file(1) cannot read the "
                            "git-annex wheel's magic.mgc (install p7zip-full)")
-def test_archive_member_round_trips_through_the_archive(home: DataHome, url_installs: SimpleNamespace) -> None:
+def test_archive_member_round_trips_through_the_archive(home: DataHome, url_install: SimpleNamespace) -> None:
     target = home.path / "D5" / IMAGE
     home.drop("D5", [IMAGE])
     assert not target.exists()
     home.get("D5", [IMAGE])
-    assert target.read_bytes() == url_installs.members[IMAGE.as_posix()]
+    assert target.read_bytes() == url_install.members[IMAGE.as_posix()]
 
 
 def test_failed_download_names_the_url_and_leaves_no_trace(home: DataHome, http_server: HttpServer) -> None:

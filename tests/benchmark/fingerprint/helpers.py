@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.data.case import Case, CaseEntry
 from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.case import Case, CaseEntry
 from benchmark.data.geometry import Volume
 from tests.synthetic import ras_affine, write_nifti
 

@@ -113,7 +113,7 @@ def test_constant_roi_skips_empty_windows_and_widens_the_final_one() -> None:
     net = ThresholdBox2Mask()
     search = search_intensity_window(net, roi, CPU)
     assert net.calls == 0 and search.n_candidates == 0
-    assert search.fallback and search.window == (6.0, 8.0)
+    assert search.fallback and search.window == (7.0, 8.0)
 
 
 @pytest.mark.parametrize(("strategy", "n"), [(SearchStrategy.EXHAUSTIVE, 396), (SearchStrategy.COARSE, 24)])

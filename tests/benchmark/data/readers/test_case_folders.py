@@ -442,8 +442,6 @@ def test_truncated_nifti_gz_raises_image_read_error_naming_it(tmp_path: Path, wh
     assert "truncated" in report.errors[0].message and which in report.errors[0].message
 
 
-@pytest.mark.xfail(strict=True, reason="benchmark.data.geometry compares the gzip ISIZE trailer of the last member "
-                                      "only, so a valid multi-member (bgzip-style) .nii.gz is called truncated")
 def test_valid_multi_member_gzip_case_loads(tmp_path: Path) -> None:
     root = tmp_path / "kits23"
     cases = _kits(root, n=1)
