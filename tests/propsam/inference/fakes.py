@@ -26,7 +26,10 @@ __all__ = [
     "ThresholdPropMask",
     "ConstantBox2Mask",
     "ConstantPropMask",
+    "CostlyThresholdBox2Mask",
+    "CostlyThresholdPropMask",
     "random_networks",
+    "ct_like_volume",
     "blob_volume",
     "dice",
 ]
@@ -124,3 +127,54 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
     """Dice of two boolean arrays (1.0 when both are empty)."""
     total = int(a.sum()) + int(b.sum())
     return 1.0 if total == 0 else 2.0 * int((a & b).sum()) / total
+
+
+class CostlyThresholdBox2Mask(ThresholdBox2Mask):
+    """Runs the real Box2Mask of ``config`` (its full cost), then answers like :class:`ThresholdBox2Mask`.
+
+    For performance tests: random weights would stop propagation at once or run it to the volume edges; this keeps
+    the work that of a network following the object, at the real network's price.
+    """
+
+    def __init__(self, config: Box2MaskConfig, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        super().__init__(level=None, config=config)
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        Box2Mask.forward(self, x)
+        return super().forward(x)
+
+
+class CostlyThresholdPropMask(ThresholdPropMask):
+    """Runs the real PropMask of ``config``, then answers like :class:`ThresholdPropMask` (see above)."""
+
+    def __init__(self, config: PropMaskConfig, seed: int = 0) -> None:
+        torch.manual_seed(seed)
+        super().__init__(config=config)
+
+    def decode(self, targets: Tensor, guide_features: list[Tensor], mask_features: list[Tensor]) -> list[Tensor]:
+        PropMask.decode(self, targets, guide_features, mask_features)
+        return super().decode(targets, guide_features, mask_features)
+
+
+def ct_like_volume(shape: tuple[int, int, int] = (128, 128, 64), spacing: tuple[float, float, float] = (3.0, 3.0, 2.5),
+                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
+    """A CT-like (X, Y, Z) volume in HU: air, a soft-tissue body, a bright spine and a liver-sized ellipsoid.
+
+    The liver is 150 x 120 x 140 mm (radii 75, 60, 70 mm) at 60 HU in 40 HU tissue, noise 15 HU.
+
+    Returns:
+        (image float32, liver mask bool, spacing in mm).
+    """
+    rng = np.random.default_rng(seed)
+    grid = [np.arange(n, dtype=np.float32)[:, None, None] if i == 0 else
+            np.arange(n, dtype=np.float32)[None, :, None] if i == 1 else np.arange(n, dtype=np.float32)[None, None, :]
+            for i, n in enumerate(shape)]
+    x_mm, y_mm, z_mm = (g * s for g, s in zip(grid, spacing, strict=True))
+    cx, cy, cz = (n * s / 2.0 for n, s in zip(shape, spacing, strict=True))
+    body = ((x_mm - cx) / 170.0) ** 2 + ((y_mm - cy) / 130.0) ** 2 <= 1.0
+    spine = ((x_mm - cx) / 20.0) ** 2 + ((y_mm - cy - 80.0) / 20.0) ** 2 <= 1.0
+    liver = ((x_mm - cx + 60.0) / 75.0) ** 2 + ((y_mm - cy + 10.0) / 60.0) ** 2 + ((z_mm - cz) / 70.0) ** 2 <= 1.0
+    image = np.where(body, 40.0, -1000.0) + np.where(spine, 660.0, 0.0) + np.where(liver & body, 20.0, 0.0)
+    image = image + rng.normal(0.0, 15.0, shape)
+    return image.astype(np.float32), np.broadcast_to(liver & body, shape).copy(), spacing

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark.data.dataset import open_reader
+from benchmark.fingerprint.cache import JsonCache
+from benchmark.fingerprint.runner import run_cases
+from tests.benchmark.fingerprint.helpers import card
+from tests.synthetic import labelled_phantom, ras_affine, write_nifti
+
+OBJECTS = {"1": "liver", "2": "spleen"}
+
+
+def _dataset(root: Path, n: int = 4) -> Path:
+    for index in range(n):
+        image, label = labelled_phantom((24, 20, 12), seed=index)
+        affine = ras_affine((0.8, 0.8, 2.5))
+        write_nifti(root / "imagesTr" / f"case_{index}.nii.gz", image, affine)
+        write_nifti(root / "labelsTr" / f"case_{index}.nii.gz", label, affine)
+    return root
+
+
+def _reader(root: Path):  # type: ignore[no-untyped-def]
+    return open_reader(card(OBJECTS), root)
+
+
+def test_full_pass_matches_the_labels(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ds")
+    result = run_cases(_reader(root), full=True, cache_dir=None, workers=2)
+    assert [f.case_id for f in result.fingerprints] == [f"case_{i}" for i in range(4)]
+    _, label = labelled_phantom((24, 20, 12), seed=2)
+    liver = result.fingerprints[2].objects[0]
+    assert liver.voxels == int((label == 1).sum())
+    assert liver.volume_mm3 == pytest.approx(liver.voxels * 0.8 * 0.8 * 2.5)
+    assert result.fingerprints[0].spacing == pytest.approx((0.8, 0.8, 2.5))
+
+
+def test_second_run_reads_only_changed_cases(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ds")
+    cache = tmp_path / "cache"
+    first = run_cases(_reader(root), full=True, cache_dir=cache, workers=1)
+    assert first.from_cache == 0
+    second = run_cases(_reader(root), full=True, cache_dir=cache, workers=1)
+    assert second.from_cache == 4 and second.fingerprints == first.fingerprints
+    _, label = labelled_phantom((24, 20, 12))
+    label[0, 0, 0] = 1  # one more liver voxel
+    write_nifti(root / "labelsTr" / "case_1.nii.gz", label, ras_affine((0.8, 0.8, 2.5)))
+    third = run_cases(_reader(root), full=True, cache_dir=cache, workers=1)
+    assert third.from_cache == 3
+    assert third.fingerprints[1].objects[0].voxels == int((label == 1).sum())
+
+
+def test_broken_case_is_excluded_and_reported(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ds")
+    path = root / "imagesTr" / "case_2.nii.gz"
+    path.write_bytes(gzip.compress(gzip.decompress(path.read_bytes())[:500]))
+    result = run_cases(_reader(root), full=True, cache_dir=tmp_path / "cache", workers=2)
+    assert [f.case_id for f in result.fingerprints] == ["case_0", "case_1", "case_3"]
+    (error,) = result.errors
+    assert error.case_id == "case_2" and "case_2.nii.gz" in error.message
+
+
+def test_interrupted_write_leaves_no_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = JsonCache(tmp_path / "cache")
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("json.dump", crash)
+    with pytest.raises(KeyboardInterrupt):
+        cache.store("k", {"a": 1})
+    assert list((tmp_path / "cache").iterdir()) == []
+    monkeypatch.undo()
+    cache.path("k").write_text('{"a": ')  # a corrupt entry left by something else
+    assert cache.load("k") is None and not cache.path("k").exists()
+
+
+def test_header_only_pass_reads_no_labels(tmp_path: Path) -> None:
+    root = _dataset(tmp_path / "ds", n=2)
+    (root / "labelsTr" / "case_0.nii.gz").write_bytes(b"not a label")  # never read by a header pass
+    result = run_cases(_reader(root), full=False, cache_dir=None)
+    assert len(result.fingerprints) == 2 and not result.errors
+    assert result.fingerprints[0].voxels == int(np.prod((24, 20, 12)))
