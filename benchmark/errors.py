@@ -18,6 +18,7 @@ __all__ = [
     "ImageReadError",
     "DatasetNotInstalledError",
     "DataLadError",
+    "InstallError",
     "CaseError",
 ]
 
@@ -55,6 +56,10 @@ class ImageReadError(CaseLoadError, OSError):
 
 class DatasetNotInstalledError(BenchmarkError, FileNotFoundError):
     """A dataset is known to the catalog but not installed in the data home."""
+
+
+class InstallError(BenchmarkError, ValueError):
+    """An install cannot proceed: the source does not exist or does not fit its kind, or the ID is taken."""
 
 
 class DataLadError(BenchmarkError, RuntimeError):

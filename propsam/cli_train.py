@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from propsam.config import NetworkKind, preset
 
@@ -54,6 +55,9 @@ def run_train(args: argparse.Namespace) -> int:
     from propsam.training.loop import train_box2mask, train_propmask
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if (Path(args.out) / "last.pt").exists() and not args.resume:
+        raise ValueError(f"--out {args.out} already holds a training run (last.pt); add --resume to continue it, or "
+                         "choose another output folder")
     kind = NetworkKind(args.network)
     config = preset(kind, args.config)
     cases = read_case_folder(args.data)

@@ -128,14 +128,13 @@ def is_dataset(path: Path) -> bool:
     return (Path(path) / ".git").exists()
 
 
-def create(path: Path, *, description: str = "", annex: bool = True, force: bool = False) -> None:
-    """Create a DataLad dataset at ``path``.
+def create(path: Path, *, description: str = "", annex: bool = True) -> None:
+    """Create a DataLad dataset at ``path`` (a plain git dataset when ``annex`` is False).
 
     A dataset created inside a superdataset is registered there by the superdataset's next ``save`` of its path.
-    ``annex=False`` makes a plain git dataset; ``force`` allows a folder that already holds files (left unsaved).
     """
     _run("create", path, lambda dl: dl.create(path=str(path), description=description or None, annex=annex,
-                                              force=force, **_COMMON))
+                                              **_COMMON))
 
 
 def clone(source: str, path: Path, *, superdataset: Path) -> None:
@@ -227,13 +226,13 @@ def extract_archive(dataset: Path, archive: Path, *, keep_as: Path) -> None:
     """Extract an annexed archive into the dataset root, then move it to ``keep_as`` (kept as provenance).
 
     ``datalad add-archive-content`` registers every member with DataLad's archive special remote, so a dropped member
-    is fetched again from the archive (itself fetched from its URL). A single leading folder is stripped, so that the
-    dataset root is the archive's top folder. The archive's own content is dropped after extraction (its URL stays
-    recorded), which keeps one copy of the data on disk.
+    is fetched again from the archive (itself fetched from its URL). When the archive holds a single top folder, that
+    one level is stripped, so that the dataset root is the archive's top folder. The archive's own content is dropped
+    after extraction (its URL stays recorded), which keeps one copy of the data on disk.
     """
     _run("add-archive-content", archive,
          lambda dl: dl.add_archive_content(str(archive), dataset=str(dataset), strip_leading_dirs=True,
-                                           exclude=_ARCHIVE_EXCLUDE, commit=False, **_COMMON))
+                                           leading_dirs_depth=1, exclude=_ARCHIVE_EXCLUDE, commit=False, **_COMMON))
     destination = Path(dataset) / keep_as
     destination.parent.mkdir(parents=True, exist_ok=True)
     with _converted("move archive", archive):
@@ -244,13 +243,19 @@ def extract_archive(dataset: Path, archive: Path, *, keep_as: Path) -> None:
 
 
 def get(dataset: Path, paths: Sequence[Path] | None = None) -> None:
-    """``datalad get`` of ``paths`` (the whole dataset when None); present content is ``notneeded``."""
+    """``datalad get`` of ``paths`` (the whole dataset when None, nothing when empty); present content is
+    ``notneeded``."""
+    if paths is not None and not paths:
+        return
     where = [str(p) for p in paths] if paths is not None else None
     try:
         _run("get", paths[0] if paths else dataset,
              lambda dl: dl.get(path=where, dataset=str(dataset), **_COMMON))
     except DataLadError as err:
-        raise DataLadError(f"{err}{_archive_hint(str(err))}") from err
+        hint = _archive_hint(str(err))
+        if not hint:
+            raise
+        raise DataLadError(f"{err}{hint}") from err
 
 
 def drop(dataset: Path, paths: Sequence[Path] | None = None, *, check_remote: str | None = None) -> None:
@@ -258,7 +263,8 @@ def drop(dataset: Path, paths: Sequence[Path] | None = None, *, check_remote: st
 
     Args:
         dataset: The dataset root.
-        paths: Files or folders to drop; None drops every file and DataLad's cache of extracted archives.
+        paths: Files or folders to drop (nothing when empty); None drops every file and DataLad's cache of extracted
+            archives.
         check_remote: An untrusted remote (an imported folder) that must still hold each dropped file unchanged. It is
             checked here with ``git annex checkpresentkey``; then the drop skips git-annex's own copy count, which
             never counts untrusted remotes.
@@ -266,6 +272,8 @@ def drop(dataset: Path, paths: Sequence[Path] | None = None, *, check_remote: st
     Raises:
         DataLadError: A file to drop is no longer unchanged in ``check_remote``, or DataLad refused to drop it.
     """
+    if paths is not None and not paths:  # an empty selection must not mean the whole dataset
+        return
     where = [str(p) for p in paths] if paths is not None else None
     reckless = None
     if check_remote is not None:
@@ -322,9 +330,12 @@ def missing_from_remote(dataset: Path, remote: str, paths: Sequence[Path] | None
         paths: Limit to these files or folders (everything when None).
         present_only: Only consider files whose content is present locally.
     """
+    if paths is not None and not paths:
+        return ()
     selector = [] if present_only else ["--include=*"]
+    files = [str(p) for p in paths] if paths is not None else None
     with _converted("find", dataset):
-        records = _repo(dataset).call_annex_records(["find", *selector], files=[str(p) for p in paths or []] or None)
+        records = _repo(dataset).call_annex_records(["find", *selector], files=files)
     keyed = [(Path(r["file"]), str(r["key"])) for r in records if r.get("key") and r.get("file")]
     if not keyed:
         return ()
@@ -391,7 +402,10 @@ def _record_message(action: str, record: Mapping[str, Any]) -> str:
     extra = record.get("error_message") or ""
     if isinstance(extra, (tuple, list)):
         extra = "; ".join(str(m) for m in extra)
-    detail = "; ".join(str(m).strip() for m in (message, extra) if m) or "no message"
+    parts = [str(m).strip() for m in (message, extra) if m]
+    if len(parts) == 2 and (parts[1] in parts[0] or parts[0] in parts[1]):  # DataLad often repeats itself
+        parts = [max(parts, key=len)]
+    detail = "; ".join(parts) or "no message"
     return (f"datalad {record.get('action', action)} returned status {record.get('status')!r} for "
             f"{record.get('path', '?')}: {detail}")
 

@@ -11,7 +11,8 @@ three kinds of source (``SourceKind``):
 - ``url``: an http(s) URL of a file or an archive. ``datalad download-url`` fetches it and records the URL, so that
   ``get`` can fetch it again after ``drop``. Archives (.zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz) are extracted
   with ``datalad add-archive-content`` (a single leading folder stripped) and kept as provenance in
-  ``.propbench/archives/``; their members are fetched again from the archive.
+  ``.propbench/archives/``; their members are fetched again from the archive (which needs the ``7z`` program when
+  git-annex comes from its PyPI wheel; see ``datalad_ops._archive_hint``).
 - ``folder``: a folder holding an already-downloaded copy. The user's files are registered without being altered,
   moved or copied: the folder becomes a git-annex directory special remote with ``importtree=yes`` and its tree is
   imported with ``git annex import --no-content`` (each file hashed, nothing stored) and merged. ``get`` copies
@@ -28,12 +29,10 @@ The source, its kind and the dataset ID are recorded in the superdataset's ``.gi
 
 from __future__ import annotations
 
-import ipaddress
+import logging
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -41,19 +40,25 @@ from benchmark.data import datalad_ops as ops
 from benchmark.data.cards import DatasetCard
 from benchmark.data.dataset import open_reader
 from benchmark.data.readers.base import Fetcher, LayoutReader
-from benchmark.errors import BenchmarkError, DataLadError, DatasetNotInstalledError, LayoutError, UnknownDatasetError
+from benchmark.data.sources import ARCHIVE_SUFFIXES, SourceKind, local_addresses, resolve_source
+from benchmark.errors import (
+    BenchmarkError,
+    DataLadError,
+    DatasetNotInstalledError,
+    InstallError,
+    LayoutError,
+    UnknownDatasetError,
+)
 
 __all__ = [
     "HOME_ENV",
-    "SourceKind",
-    "InstallError",
     "InstallResult",
     "DatasetStatus",
     "VerifyReport",
     "DataHome",
-    "resolve_source",
 ]
 
+_LOG = logging.getLogger(__name__)
 #: Environment variable naming the data home (see ``DataHome.resolve``).
 HOME_ENV = "PROPBENCH_HOME"
 #: The data home when neither ``--home`` nor ``$PROPBENCH_HOME`` is given, relative to the user's home folder.
@@ -62,29 +67,12 @@ DEFAULT_HOME = Path(".local/share/propbench/home")
 SOURCE_REMOTE = "propbench-source"
 #: Where downloaded archives are kept inside a subdataset (hidden, so readers skip it).
 ARCHIVE_DIR = Path(".propbench/archives")
-_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
-_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
 _README = """# PropSAM Bench data home
 
 A DataLad superdataset. Each subdataset (`<dataset id>/`) holds one dataset in its native layout and is treated as
 read-only; its commit is the data version recorded with every result. Manage it with
 `propbench datasets install|get|drop|status|verify`; `.gitmodules` records where each dataset came from.
 """
-
-
-class SourceKind(str, Enum):
-    """What an install source is: a URL to download, a local folder to register, or a DataLad dataset to clone."""
-
-    URL = "url"
-    FOLDER = "folder"
-    DATALAD = "datalad"
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class InstallError(BenchmarkError, ValueError):
-    """An install cannot proceed: the source does not exist or does not fit its kind, or the ID is taken."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +141,7 @@ class _HomeFetcher:
         DataHome(self.home).get(self.dataset_id, paths)
 
 
+@dataclass(frozen=True)
 class DataHome:
     """The data home at ``path`` (created on first install; see the module docstring for the layout).
 
@@ -160,19 +149,10 @@ class DataHome:
         path: The superdataset's folder (made absolute).
     """
 
-    __slots__ = ("path",)
+    path: Path
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path).expanduser().resolve()
-
-    def __repr__(self) -> str:
-        return f"DataHome({str(self.path)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, DataHome) and other.path == self.path
-
-    def __hash__(self) -> int:
-        return hash(self.path)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "path", Path(self.path).expanduser().resolve())
 
     @classmethod
     def resolve(cls, path: Path | None = None) -> DataHome:
@@ -221,6 +201,23 @@ class DataHome:
             return ()
         return tuple(sorted(_record_id(r) for r in ops.subdatasets(self.path) if r.installed))
 
+    def require(self, dataset_id: str, card: DatasetCard | None = None) -> Path:
+        """The root of installed ``dataset_id``.
+
+        Raises:
+            DatasetNotInstalledError: It is not installed; the message lists the installed IDs and gives the install
+                command (with the card's source page when ``card`` is given).
+        """
+        root = self.dataset_path(dataset_id)
+        if self.is_installed(dataset_id):
+            return root
+        installed = ", ".join(self.installed_ids()) or "none"
+        hint = f" (the card's source: {card.source.url})" if card is not None else ""
+        raise DatasetNotInstalledError(
+            f"dataset {dataset_id!r} is not installed in the data home {self.path} (installed: {installed}); "
+            f"install it with `propbench datasets install {dataset_id} --from <SRC>`, where SRC is a URL of the "
+            f"data, a folder holding a downloaded copy, or a DataLad dataset{hint}")
+
     def install(self, card: DatasetCard, source: str | Path, *, kind: SourceKind | str | None = None) -> InstallResult:
         """Install ``card``'s dataset from ``source`` as ``<home>/<card.id>`` and save the data home.
 
@@ -241,8 +238,8 @@ class DataHome:
             if recorded == text:
                 return InstallResult(card.id, target, self.commit(card.id), text, found_kind, already_installed=True)
             raise InstallError(f"dataset {card.id} is already installed in {target} from {recorded or 'unknown'}; "
-                               f"got another source {text}; drop it first with 'propbench datasets drop {card.id}' "
-                               f"and remove the subdataset, or install under another home (--home)")
+                               f"got another source {text}; to change the source, remove it first "
+                               f"(datalad remove -d {self.path} {target}) or use another data home (--home)")
         if os.path.lexists(target):
             raise InstallError(f"cannot install {card.id}: {target} exists and is not an installed dataset; "
                                f"expected nothing at that path (move it away)")
@@ -263,11 +260,11 @@ class DataHome:
 
     def commit(self, dataset_id: str) -> str:
         """The subdataset's HEAD commit (the data version)."""
-        return ops.head_commit(self._require(dataset_id))
+        return ops.head_commit(self.require(dataset_id))
 
     def fetcher(self, dataset_id: str) -> Fetcher:
         """A Fetcher that makes files of ``dataset_id`` present (``datalad get``; nothing for present files)."""
-        self._require(dataset_id)
+        self.require(dataset_id)
         return _HomeFetcher(self.path, dataset_id)
 
     def open_reader(self, card: DatasetCard, version: str | None = None) -> LayoutReader:
@@ -276,13 +273,13 @@ class DataHome:
         Raises:
             DatasetNotInstalledError: The dataset is not installed; the message gives the install command.
         """
-        root = self._require(card.id, card)
+        root = self.require(card.id, card)
         return open_reader(card, root, version=version, data_version=self.commit(card.id),
                            fetch=self.fetcher(card.id))
 
     def get(self, dataset_id: str, paths: Sequence[Path] | None = None) -> None:
         """Make ``paths`` (relative to the dataset root, or absolute inside it) present; everything when None."""
-        root = self._require(dataset_id)
+        root = self.require(dataset_id)
         if paths is None:
             self._fetch(dataset_id, root, None)
             return
@@ -296,7 +293,7 @@ class DataHome:
         Raises:
             DataLadError: The content could not be fetched again (e.g. a source folder changed since install).
         """
-        root = self._require(dataset_id)
+        root = self.require(dataset_id)
         targets = None if paths is None else self._inside(root, paths)
         remote = SOURCE_REMOTE if _kind(self._record(dataset_id)) is SourceKind.FOLDER else None
         ops.drop(root, targets, check_remote=remote)
@@ -304,7 +301,7 @@ class DataHome:
     def status(self, dataset_id: str | None = None) -> tuple[DatasetStatus, ...]:
         """The state of ``dataset_id``, or of every installed dataset (sorted by ID) when None."""
         if dataset_id is not None:
-            self._require(dataset_id)
+            self.require(dataset_id)
             return (self._status(self._record(dataset_id)),)
         if not ops.is_dataset(self.path):
             return ()
@@ -314,7 +311,7 @@ class DataHome:
     def verify(self, dataset_id: str) -> VerifyReport:
         """Check present content against its checksums (``git annex fsck``), that the worktree is clean, that a
         source folder still holds every file unchanged, and that the data home records the subdataset's commit."""
-        root = self._require(dataset_id)
+        root = self.require(dataset_id)
         record = self._record(dataset_id)
         problems = list(ops.fsck_present(root))
         problems += [f"{s.path}: {s.state} in the worktree of {root}; expected clean (the data home is read-only)"
@@ -331,24 +328,14 @@ class DataHome:
 
     # --- internals --------------------------------------------------------------------------------------------------
 
-    def _require(self, dataset_id: str, card: DatasetCard | None = None) -> Path:
-        root = self.dataset_path(dataset_id)
-        if self.is_installed(dataset_id):
-            return root
-        installed = ", ".join(self.installed_ids()) or "none"
-        hint = f" (the card's source: {card.source.url})" if card is not None else ""
-        raise DatasetNotInstalledError(
-            f"dataset {dataset_id!r} is not installed in the data home {self.path} (installed: {installed}); "
-            f"install it with `propbench datasets install {dataset_id} --from <SRC>`, where SRC is a URL of the "
-            f"data, a folder holding a downloaded copy, or a DataLad dataset{hint}")
-
     def _record(self, dataset_id: str) -> ops.SubdatasetRecord:
         root = self.dataset_path(dataset_id)
         for record in ops.subdatasets(self.path):
             if record.path == root:
                 return record
-        raise DatasetNotInstalledError(f"{root} is not registered as a subdataset of the data home {self.path}; "
-                                       f"expected it in {self.path / '.gitmodules'}")
+        raise DatasetNotInstalledError(f"{root} is a dataset but not registered in the data home {self.path} "
+                                       f"(expected it in {self.path / '.gitmodules'}); it is left from an interrupted "
+                                       f"install: remove {root} and install {dataset_id} again")
 
     def _status(self, record: ops.SubdatasetRecord) -> DatasetStatus:
         states = ops.file_states(record.path)
@@ -366,17 +353,17 @@ class DataHome:
             ops.import_folder(target, Path(source), remote=SOURCE_REMOTE)
             return
         host = urlsplit(source).hostname or ""
-        allowed = _local_addresses(host)
+        allowed = local_addresses(host)
         if allowed:
             # git-annex refuses loopback and private addresses unless allowed; the user named this host explicitly
             ops.set_config(target, "annex.security.allowed-ip-addresses", allowed)
         name = PurePosixPath(urlsplit(source).path).name
         archive = ops.download(target, source, Path(name))
-        if name.lower().endswith(_ARCHIVE_SUFFIXES):
+        if name.lower().endswith(ARCHIVE_SUFFIXES):
             ops.extract_archive(target, archive, keep_as=ARCHIVE_DIR / name)
 
     def _check_folder(self, folder: Path) -> None:
-        if folder == self.path or folder.is_relative_to(self.path) or self.path.is_relative_to(folder):
+        if folder.is_relative_to(self.path) or self.path.is_relative_to(folder):
             raise InstallError(f"install source {folder} overlaps the data home {self.path}; expected a folder "
                                f"outside it that does not contain it")
         if not any(folder.iterdir()):
@@ -388,8 +375,8 @@ class DataHome:
             return
         try:
             ops.remove_subdataset(self.path, target)
-        except DataLadError as err:  # keep the original error; say what is left behind
-            raise DataLadError(f"the failed install left {target} behind and removing it failed: {err}") from err
+        except DataLadError as err:  # the install's own error is the one to raise; say what is left behind
+            _LOG.warning("the failed install left %s behind, and removing it failed: %s", target, err)
 
     def _inside(self, root: Path, paths: Sequence[Path]) -> list[Path]:
         inside = []
@@ -413,46 +400,6 @@ class DataHome:
                                f"the files unchanged)") from err
 
 
-def resolve_source(source: str | Path, kind: SourceKind | str | None = None) -> tuple[str, SourceKind]:
-    """Normalise an install source and find its kind.
-
-    Local paths (and ``file://`` URLs) must exist: a git repository is a ``datalad`` source, another folder a
-    ``folder`` source. http(s) URLs whose last path segment has a file suffix (other than ``.git``) are ``url``
-    sources; other URLs (``ssh://``, ``ria+...``, ``///``, ``user@host:path``, a URL without suffix) are ``datalad``.
-
-    Returns:
-        The source as recorded (an absolute path for local sources) and its kind.
-
-    Raises:
-        InstallError: The local source does not exist or is a file, or ``kind`` does not fit the source.
-    """
-    wanted = SourceKind(kind) if kind is not None else None
-    text = str(source)
-    if isinstance(source, str) and ("://" in text or text.startswith("///") or _SCP_LIKE.match(text)) \
-            and not text.startswith("file://"):
-        parts = urlsplit(text)
-        name = PurePosixPath(parts.path).name
-        downloadable = parts.scheme in ("http", "https") and bool(PurePosixPath(name).suffix) \
-            and not name.endswith(".git")
-        found = wanted or (SourceKind.URL if downloadable else SourceKind.DATALAD)
-        if found is SourceKind.FOLDER or (found is SourceKind.URL and parts.scheme not in ("http", "https")):
-            raise InstallError(f"install source {text} cannot be a {found.value} source; expected an http(s) URL "
-                               f"for 'url' and a local folder for 'folder'")
-        return text, found
-    path = Path(urlsplit(text).path if text.startswith("file://") else text).expanduser().resolve()
-    if not path.exists():
-        raise InstallError(f"install source {path} does not exist; expected a URL (http/https), a folder holding a "
-                           f"downloaded copy of the dataset, or a DataLad dataset")
-    if not path.is_dir():
-        raise InstallError(f"install source {path} is a file; expected a folder (extract an archive first) or a URL")
-    found = SourceKind.DATALAD if ops.is_dataset(path) else SourceKind.FOLDER
-    if wanted is not None and wanted is not found:
-        raise InstallError(f"install source {path} is a {found.value} source, not {wanted.value}; expected "
-                           f"{'a git repository' if wanted is SourceKind.DATALAD else 'a plain folder'} for "
-                           f"'{wanted.value}'")
-    return str(path), found
-
-
 def _record_id(record: ops.SubdatasetRecord) -> str:
     return record.properties.get("propbench-id") or record.path.name
 
@@ -471,14 +418,3 @@ def _needs_fetch(path: Path) -> bool:
     if path.is_dir():
         return any(os.path.islink(p) and not p.exists() for p in path.rglob("*"))
     return not path.exists()
-
-
-def _local_addresses(host: str) -> str:
-    """The addresses git-annex must be allowed to reach for ``host``, if it is loopback or private ('' otherwise)."""
-    if host == "localhost":
-        return "127.0.0.1 ::1"
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return ""
-    return str(address) if address.is_loopback or address.is_private else ""

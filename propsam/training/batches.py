@@ -84,14 +84,15 @@ def forward_batch(kind: NetworkKind, network: torch.nn.Module, images: Tensor, m
     images = images.to(device, dtype=torch.float32, non_blocking=True)
     masks = masks.to(device, non_blocking=True)
     if kind is NetworkKind.BOX2MASK:
-        x = images[:, None].expand(-1, 3, -1, -1)
+        # Contiguous copies: convolutions on stride-0 (expanded) inputs take a much slower path on CPU.
+        x = images[:, None].expand(-1, 3, -1, -1).contiguous()
         return network(x), masks[:, None].float()
     b, t1, s, _ = images.shape
     t = t1 - 1
-    guide = images[:, :1].expand(-1, 3, -1, -1)
+    guide = images[:, :1].expand(-1, 3, -1, -1).contiguous()
     guide_features, mask_features = network.encode_guide(guide, masks[:, :1].float())  # type: ignore[operator]
     guide_features = [f.repeat_interleave(t, dim=0) for f in guide_features]
     mask_features = [f.repeat_interleave(t, dim=0) for f in mask_features]
-    targets = images[:, 1:].reshape(b * t, 1, s, s).expand(-1, 3, -1, -1)
+    targets = images[:, 1:].reshape(b * t, 1, s, s).expand(-1, 3, -1, -1).contiguous()
     logits = network.decode(targets, guide_features, mask_features)  # type: ignore[operator]
     return logits, masks[:, 1:].reshape(b * t, 1, s, s).float()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -57,7 +58,8 @@ def test_round_trip_keeps_weights_config_and_metadata(box2mask_file: Path) -> No
 
 
 def test_training_state_round_trip_with_rng_states(tmp_path: Path) -> None:
-    state = {"epoch": 4, "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.default_rng(3).bit_generator.state}
+    state: dict[str, Any] = {"epoch": 4, "torch_rng": torch.get_rng_state(),
+                             "numpy_rng": np.random.default_rng(3).bit_generator.state}
     path = tmp_path / "last.pt"
     save_checkpoint(path, PropMask(TINY_PROPMASK), TINY_PROPMASK, kind=NetworkKind.PROPMASK, training_state=state)
     restored = load_training_state(path)

@@ -3,12 +3,13 @@
 ``write_demo`` writes each dataset's native folder from seeded phantoms; ``build_demo`` writes them and installs each
 into the DataLad data home through ``DataHome.install``, the path real datasets take, so that the demo exercises
 DataLad, the cards and the family readers end to end. The collection is the default data of every command: small
-enough (about 13 MB, 42 cases) for the whole benchmark, training a small PropSAM included, on two CPU cores.
+enough (about 15 MB, 42 labelled cases, written in about 10 s) for the whole benchmark, training a small PropSAM
+included, on two CPU cores.
 
 | ID | family | modality | cases | voxels | spacing (mm) |
 |---|---|---|---|---|---|
 | DEMO-MSD | F1, MSD task with 4D two-channel images | MR (T1, T2) | 10 + 1 unlabelled | 96 x 96 x 24 | 1.2 isotropic |
-| DEMO-TS | F4, TotalSegmentator per-structure masks | CT | 10 | 96 x 96 x 40 | 1.5 isotropic |
+| DEMO-TS | F4, TotalSegmentator per-structure masks | CT | 10 | 96 x 96 x 32 | 1.5 isotropic |
 | DEMO-CASE | F2, one folder per case (KiTS) | CT | 12 | 96 x 96 x 24 | 0.8 x 0.8 x 5 |
 | DEMO-DICOM | F6, DICOM series with DICOM-SEG | CT | 10 | 96 x 96 x 24 | 0.78 x 0.78 x 2.5 |
 
@@ -22,6 +23,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -78,6 +80,9 @@ class DemoDataset:
     first_number: int = 0
     unlabelled: int = 0
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "objects", MappingProxyType(dict(self.objects)))
+
     def case_id(self, index: int) -> str:
         """Native id of the ``index``-th case (0-based; labelled cases first, then unlabelled ones)."""
         return self.case_ids.format(n=self.first_number + index)
@@ -85,7 +90,7 @@ class DemoDataset:
 
 _ORDER = (Structure.LIVER.value, Structure.KIDNEY.value, Structure.VESSEL.value, Structure.LESION.value)
 
-#: The collection, in catalog order.
+#: The collection (``write_demo`` and ``build_demo`` follow this order).
 DEMO_DATASETS: tuple[DemoDataset, ...] = (
     DemoDataset(
         id="DEMO-MSD", family=LayoutFamily.PAIRED_FOLDERS, stream=1, cases=10, unlabelled=1,
@@ -190,7 +195,7 @@ def write_demo(dest: Path, seed: int = 0) -> tuple[Path, ...]:
     """Write every demo dataset into ``dest/<ID>`` (each folder replaced), deterministically for ``seed``.
 
     Returns:
-        The dataset folders, in catalog order.
+        The dataset folders, in the order of ``DEMO_DATASETS``.
     """
     dest = Path(dest)
     return tuple(write_dataset(dataset, dest / dataset.id, seed) for dataset in DEMO_DATASETS)
@@ -203,7 +208,9 @@ def build_demo(home: DataHome, sources: Path, seed: int = 0, *,
     The data home registers the files of ``sources/<ID>`` without copying them (see benchmark.data.home) and fetches
     their content from there on demand, so ``sources`` must be kept as long as the data home uses it. A demo dataset
     already installed in ``home`` is left as it is: its native folder is not rewritten (that would change content the
-    data home recorded), and its result has ``already_installed`` set.
+    data home recorded), and its result has ``already_installed`` set. The folder of a dataset not installed yet is
+    rewritten; files are byte-for-byte reproducible for one seed, so another data home that registered the same folder
+    with the same seed stays intact.
 
     Args:
         home: The DataLad data home (created if needed).
@@ -212,7 +219,7 @@ def build_demo(home: DataHome, sources: Path, seed: int = 0, *,
         catalog: Cards to install with (default: the catalog of ``datasets/``).
 
     Returns:
-        One install result per demo dataset, in catalog order.
+        One install result per demo dataset, in the order of ``DEMO_DATASETS``.
 
     Raises:
         UnknownDatasetError: The catalog lacks the card of a demo dataset.
@@ -220,8 +227,12 @@ def build_demo(home: DataHome, sources: Path, seed: int = 0, *,
         DataLadError: A DataLad step failed.
     """
     from benchmark.data.catalog import load_catalog
-    from benchmark.data.home import InstallResult, SourceKind
+    from benchmark.data.home import InstallError, InstallResult, SourceKind
 
+    folder = Path(sources).expanduser().resolve()
+    if folder.is_relative_to(home.path) or home.path.is_relative_to(folder):
+        raise InstallError(f"argument sources: {folder} overlaps the data home {home.path}; expected a folder "
+                           f"outside it that does not contain it (the default is beside the data home)")
     cards = catalog if catalog is not None else load_catalog()
     home.ensure()
     results = []
@@ -233,7 +244,7 @@ def build_demo(home: DataHome, sources: Path, seed: int = 0, *,
             results.append(InstallResult(dataset.id, state.path, state.commit, state.source,
                                          state.source_kind or SourceKind.FOLDER, already_installed=True))
             continue
-        root = write_dataset(dataset, Path(sources).expanduser().resolve() / dataset.id, seed)
+        root = write_dataset(dataset, folder / dataset.id, seed)
         _LOG.info("installing demo dataset %s from %s", dataset.id, root)
         results.append(home.install(card, root, kind=SourceKind.FOLDER))
         home.get(dataset.id)  # one fetch of the whole (small) dataset instead of one per case on first read

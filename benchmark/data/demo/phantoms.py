@@ -192,8 +192,8 @@ def make_phantom(spec: PhantomSpec, rng: np.random.Generator) -> Phantom:
                         (liver, _LIVER), (vessel, _VESSEL), (lesion, _LESION)):
         tissue[mask] = value
     channels = tuple(_render(tissue, body, name, spec, rng) for name in spec.channels)
-    return Phantom(channels, spec.channels, masks, tuple(float(s) for s in spec.spacing),  # type: ignore[arg-type]
-                   spec.modality)
+    sx, sy, sz = (float(s) for s in spec.spacing)
+    return Phantom(channels, spec.channels, masks, (sx, sy, sz), spec.modality)
 
 
 def _body(grid: _Grid, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -277,7 +277,7 @@ def _lesions(organ: np.ndarray, grid: _Grid, rng: np.random.Generator) -> np.nda
         return lesion
     box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in found[0])  # the work stays in the organ's box
     room, inside = organ[box].copy(), organ[box]
-    index = np.indices(room.shape, sparse=True)
+    ix, iy, iz = (np.arange(n).reshape([n if a == axis else 1 for a in range(3)]) for axis, n in enumerate(room.shape))
     for _ in range(int(rng.integers(1, 3))):
         r_xy = rng.uniform(2.5, 4.0)
         r_z = max(1.5, 0.06 * grid.shape[2])
@@ -286,9 +286,8 @@ def _lesions(organ: np.ndarray, grid: _Grid, rng: np.random.Generator) -> np.nda
         candidates = np.flatnonzero(depth >= min(1.5, float(depth.max())))
         if not room.any() or candidates.size == 0:
             break
-        centre = np.unravel_index(candidates[rng.integers(candidates.size)], room.shape)
-        blob = (((index[0] - centre[0]) / r_xy) ** 2 + ((index[1] - centre[1]) / r_xy) ** 2
-                + ((index[2] - centre[2]) / r_z) ** 2) <= 1.0
+        cx, cy, cz = (int(c) for c in np.unravel_index(candidates[rng.integers(candidates.size)], room.shape))
+        blob = (((ix - cx) / r_xy) ** 2 + ((iy - cy) / r_xy) ** 2 + ((iz - cz) / r_z) ** 2) <= 1.0
         lesion[box] |= blob & inside
         room &= ~ndimage.binary_dilation(blob, iterations=2)
     return lesion
@@ -313,7 +312,8 @@ def _render(tissue: np.ndarray, body: np.ndarray, contrast: str, spec: PhantomSp
         imaginary = rng.normal(0.0, spec.noise, size=tissue.shape).astype(np.float32)
         image = np.sqrt(real**2 + imaginary**2)  # magnitude of complex Gaussian noise: Rician
         low, high = _MR_RANGE
-    return np.clip(np.rint(image), low, high).astype(np.int16)
+    quantised: np.ndarray = np.clip(np.rint(image), low, high).astype(np.int16)
+    return quantised
 
 
 def _bias_field(shape: tuple[int, ...], amplitude: float, rng: np.random.Generator) -> np.ndarray:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from benchmark.data import datalad_ops as ops
-from benchmark.data.case import Case, CaseEntry
 from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily
 from benchmark.data.home import HOME_ENV, DataHome, InstallError, SourceKind, resolve_source
 from benchmark.data.readers import registry
@@ -171,6 +171,7 @@ def test_fetcher_gets_missing_files_and_is_picklable(home: DataHome, folder_inst
     target = home.path / "D1" / IMAGE
     fetch([target])
     fetch([target])  # present already: no DataLad call
+    home.drop("D1", [])  # an empty selection is not the whole dataset
     assert target.exists()
     assert pickle.loads(pickle.dumps(fetch)) == fetch
     home.drop("D1", [IMAGE])
@@ -187,6 +188,18 @@ def test_open_reader_stamps_the_commit_and_fetches_on_demand(monkeypatch: pytest
     home.drop("D1")
 
 
+def test_cases_load_through_the_f1_reader_fetching_content(home: DataHome, folder_install: Any) -> None:
+    pytest.importorskip("benchmark.data.readers.paired_folders")
+    from benchmark.data.dataset import load_cases
+
+    home.drop("D1")
+    report = load_cases(home.open_reader(make_card("D1")))
+    assert report.errors == () and [c.case_id for c in report.cases] == ["case_000", "case_001"]
+    assert all(c.data_version == folder_install.commit and c.image.shape == (1, 12, 10, 6) for c in report.cases)
+    assert home.status("D1")[0].n_present == 4
+    home.drop("D1")
+
+
 def test_status_reports_files_presence_and_source(home: DataHome, folder: SimpleNamespace,
                                                   folder_install: Any) -> None:
     home.get("D1", [IMAGE])
@@ -198,9 +211,8 @@ def test_status_reports_files_presence_and_source(home: DataHome, folder: Simple
     home.drop("D1")
 
 
-def test_verify_passes_then_catches_corrupt_content(home: DataHome, folder_install: Any) -> None:
+def test_verify_catches_corrupt_content(home: DataHome, folder_install: Any) -> None:
     home.get("D1", [IMAGE])
-    assert home.verify("D1").ok
     content = (home.path / "D1" / IMAGE).resolve()
     content.chmod(0o644)
     content.write_bytes(b"not the image any more")
@@ -273,7 +285,7 @@ def test_verify_reports_a_modified_worktree_file(home: DataHome, clone_install: 
     assert home.verify("D3").ok
 
 
-# --- install from a URL ------------------------------------------------------------------------------------------------
+# --- install from a URL ---------------------------------------------------------------------------------------------
 
 def test_install_from_url_extracts_the_archive_and_keeps_it(home: DataHome, http_server: HttpServer,
                                                             url_install: SimpleNamespace) -> None:
@@ -315,7 +327,7 @@ def test_failed_download_names_the_url_and_leaves_no_trace(home: DataHome, http_
     assert not home.is_installed("D9") and not (home.path / "D9").exists() and home_is_clean(home)
 
 
-# --- errors and resolution, no DataLad needed ---------------------------------------------------------------------------
+# --- errors and resolution, no DataLad needed ------------------------------------------------------------------------
 
 def test_get_of_a_dataset_not_installed_names_it(home: DataHome) -> None:
     with pytest.raises(DatasetNotInstalledError, match="'D99' is not installed") as err:
@@ -335,6 +347,14 @@ def test_install_source_that_does_not_exist_is_named(tmp_path: Path) -> None:
     with pytest.raises(InstallError, match="does not exist") as err:
         DataHome(tmp_path / "home").install(make_card("D1"), missing)
     assert str(missing) in str(err.value) and not (tmp_path / "home").exists()
+
+
+def test_install_refuses_to_overwrite_a_leftover_folder(tmp_path: Path) -> None:
+    source = write_cases(tmp_path / "download", n_cases=1)
+    (tmp_path / "home" / "D1").mkdir(parents=True)
+    with pytest.raises(InstallError, match="exists and is not an installed dataset") as err:
+        DataHome(tmp_path / "home").install(make_card("D1"), source)
+    assert str(tmp_path / "home" / "D1") in str(err.value)
 
 
 def test_paths_outside_the_dataset_are_refused(home: DataHome, folder_install: Any) -> None:
@@ -373,6 +393,8 @@ def test_resolve_source_local_kinds_and_mismatches(tmp_path: Path) -> None:
         resolve_source(plain, kind=SourceKind.DATALAD)
     with pytest.raises(InstallError, match="cannot be a url source"):
         resolve_source("ssh://host/ds", kind="url")
+    with pytest.raises(InstallError, match="argument kind is 'zip'"):
+        resolve_source("https://x.org/a.zip", kind="zip")
     (plain / "a.zip").write_bytes(b"PK")
     with pytest.raises(InstallError, match="is a file"):
         resolve_source(plain / "a.zip")

@@ -161,7 +161,8 @@ def ct_like_volume(shape: tuple[int, int, int] = (128, 128, 64), spacing: tuple[
                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:
     """A CT-like (X, Y, Z) volume in HU: air, a soft-tissue body, a bright spine and a liver-sized ellipsoid.
 
-    The liver is 150 x 120 x 140 mm (radii 75, 60, 70 mm) at 60 HU in 40 HU tissue, noise 15 HU.
+    The liver is 150 x 120 x 140 mm (radii 75, 60, 70 mm) at 110 HU (contrast-enhanced) in 30 HU tissue, the
+    spine 700 HU, noise 12 HU.
 
     Returns:
         (image float32, liver mask bool, spacing in mm).
@@ -173,8 +174,8 @@ def ct_like_volume(shape: tuple[int, int, int] = (128, 128, 64), spacing: tuple[
     x_mm, y_mm, z_mm = (g * s for g, s in zip(grid, spacing, strict=True))
     cx, cy, cz = (n * s / 2.0 for n, s in zip(shape, spacing, strict=True))
     body = ((x_mm - cx) / 170.0) ** 2 + ((y_mm - cy) / 130.0) ** 2 <= 1.0
-    spine = ((x_mm - cx) / 20.0) ** 2 + ((y_mm - cy - 80.0) / 20.0) ** 2 <= 1.0
+    spine = ((x_mm - cx) / 20.0) ** 2 + ((y_mm - cy - 105.0) / 20.0) ** 2 <= 1.0
     liver = ((x_mm - cx + 60.0) / 75.0) ** 2 + ((y_mm - cy + 10.0) / 60.0) ** 2 + ((z_mm - cz) / 70.0) ** 2 <= 1.0
-    image = np.where(body, 40.0, -1000.0) + np.where(spine, 660.0, 0.0) + np.where(liver & body, 20.0, 0.0)
-    image = image + rng.normal(0.0, 15.0, shape)
+    image = np.where(body, 30.0, -1000.0) + np.where(spine, 670.0, 0.0) + np.where(liver & body, 80.0, 0.0)
+    image = image + rng.normal(0.0, 12.0, shape)
     return image.astype(np.float32), np.broadcast_to(liver & body, shape).copy(), spacing

@@ -1,0 +1,84 @@
+"""Install sources of the data home: what a source is (a URL, a local folder, a DataLad dataset) and how it is
+recognised."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import Enum
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from benchmark.data import datalad_ops as ops
+from benchmark.errors import InstallError
+
+__all__ = ["SourceKind", "ARCHIVE_SUFFIXES", "resolve_source", "local_addresses"]
+
+#: File endings of URL sources that are extracted after download.
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:")
+
+
+class SourceKind(str, Enum):
+    """What an install source is: a URL to download, a local folder to register, or a DataLad dataset to clone."""
+
+    URL = "url"
+    FOLDER = "folder"
+    DATALAD = "datalad"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def resolve_source(source: str | Path, kind: SourceKind | str | None = None) -> tuple[str, SourceKind]:
+    """Normalise an install source and find its kind.
+
+    Local paths (and ``file://`` URLs) must exist: a git repository is a ``datalad`` source, another folder a
+    ``folder`` source. http(s) URLs whose last path segment has a file suffix (other than ``.git``) are ``url``
+    sources; other URLs (``ssh://``, ``ria+...``, ``///``, ``user@host:path``, a URL without suffix) are ``datalad``.
+
+    Returns:
+        The source as recorded (an absolute path for local sources) and its kind.
+
+    Raises:
+        InstallError: The local source does not exist or is a file, or ``kind`` does not fit the source.
+    """
+    try:
+        wanted = SourceKind(kind) if kind is not None else None
+    except ValueError:
+        raise InstallError(f"argument kind is {kind!r}; expected one of {[k.value for k in SourceKind]}") from None
+    text = str(source)
+    if isinstance(source, str) and ("://" in text or text.startswith("///") or _SCP_LIKE.match(text)) \
+            and not text.startswith("file://"):
+        parts = urlsplit(text)
+        name = PurePosixPath(parts.path).name
+        downloadable = parts.scheme in ("http", "https") and bool(PurePosixPath(name).suffix) \
+            and not name.endswith(".git")
+        found = wanted or (SourceKind.URL if downloadable else SourceKind.DATALAD)
+        if found is SourceKind.FOLDER or (found is SourceKind.URL and parts.scheme not in ("http", "https")):
+            raise InstallError(f"install source {text} cannot be a {found.value} source; expected an http(s) URL "
+                               f"for 'url' and a local folder for 'folder'")
+        return text, found
+    path = Path(urlsplit(text).path if text.startswith("file://") else text).expanduser().resolve()
+    if not path.exists():
+        raise InstallError(f"install source {path} does not exist; expected a URL (http/https), a folder holding a "
+                           f"downloaded copy of the dataset, or a DataLad dataset")
+    if not path.is_dir():
+        raise InstallError(f"install source {path} is a file; expected a folder (extract an archive first) or a URL")
+    found = SourceKind.DATALAD if ops.is_dataset(path) else SourceKind.FOLDER
+    if wanted is not None and wanted is not found:
+        raise InstallError(f"install source {path} is a {found.value} source, not {wanted.value}; expected "
+                           f"{'a git repository' if wanted is SourceKind.DATALAD else 'a plain folder'} for "
+                           f"'{wanted.value}'")
+    return str(path), found
+
+
+def local_addresses(host: str) -> str:
+    """The addresses git-annex must be allowed to reach for ``host``, if it is loopback or private ('' otherwise)."""
+    if host == "localhost":
+        return "127.0.0.1 ::1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return ""
+    return str(address) if address.is_loopback or address.is_private else ""

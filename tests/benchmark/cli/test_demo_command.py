@@ -1,0 +1,102 @@
+"""``propbench datasets demo`` (benchmark/cli/demo_command.py), run through ``benchmark.cli.main.main``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmark.cli.demo_command import default_sources, run_demo
+from benchmark.cli.main import build_parser, main
+from benchmark.data.demo import collection
+from benchmark.data.home import HOME_ENV, DataHome, InstallResult, SourceKind
+
+IDS = [dataset.id for dataset in collection.DEMO_DATASETS]
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture
+def fake_build(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Replace build_demo by a recorder that reports the first two datasets installed and the others present."""
+    calls: list[dict[str, Any]] = []
+
+    def build(home: DataHome, sources: Path, seed: int = 0, *, catalog: Any = None) -> tuple[InstallResult, ...]:
+        calls.append({"home": home, "sources": sources, "seed": seed, "catalog": catalog})
+        return tuple(InstallResult(dataset_id, home.path / dataset_id, f"{i:040x}", str(sources / dataset_id),
+                                   SourceKind.FOLDER, already_installed=i >= 2) for i, dataset_id in enumerate(IDS))
+
+    monkeypatch.setattr(collection, "build_demo", build)
+    return calls
+
+
+def test_parser_reads_sources_and_seed() -> None:
+    args = build_parser().parse_args(["datasets", "demo", "--sources", "kept", "--seed", "3"])
+    assert args.func is run_demo
+    assert (args.sources, args.seed) == (Path("kept"), 3)
+    defaults = build_parser().parse_args(["datasets", "demo"])
+    assert (defaults.sources, defaults.seed) == (None, 0)
+
+
+def test_default_sources_lie_beside_the_home(tmp_path: Path) -> None:
+    assert default_sources(DataHome(tmp_path / "home")) == tmp_path / "home-demo-sources"
+
+
+def test_prints_what_was_installed_and_the_home(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                fake_build: list[dict[str, Any]]) -> None:
+    home = tmp_path / "home"
+    status, out, err = _run(capsys, "datasets", "--home", str(home), "demo", "--seed", "5")
+    assert (status, err) == (0, "")
+    call = fake_build[0]
+    assert call["home"] == DataHome(home) and call["seed"] == 5
+    assert call["sources"] == tmp_path / "home-demo-sources"
+    assert {card.id for card in call["catalog"].demo} == set(IDS)
+    lines = out.splitlines()
+    assert lines[0].startswith(IDS[0]) and " installed " in lines[0] and str(home / IDS[0]) in lines[0]
+    assert lines[3].startswith(IDS[3]) and "already installed, left as it is" in lines[3]
+    assert f"data home: {home}" in out
+    assert f"demo sources (keep: content is fetched from there): {tmp_path / 'home-demo-sources'}" in out
+    assert "2 dataset(s) installed, 2 already present" in out
+
+
+def test_home_from_the_environment_and_explicit_sources(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        fake_build: list[dict[str, Any]]) -> None:
+    monkeypatch.setenv(HOME_ENV, str(tmp_path / "env-home"))
+    status, out, _ = _run(capsys, "datasets", "demo", "--sources", str(tmp_path / "kept"))
+    assert status == 0
+    assert fake_build[0]["home"] == DataHome(tmp_path / "env-home")
+    assert fake_build[0]["sources"] == tmp_path / "kept"
+    assert f"data home: {tmp_path / 'env-home'}" in out
+
+
+def test_sources_inside_the_home_are_an_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    status, out, err = _run(capsys, "datasets", "--home", str(home), "demo", "--sources", str(home / "src"))
+    assert status == 2 and out == ""
+    assert f"argument sources: {home / 'src'} overlaps the data home {home}" in err
+
+
+@pytest.mark.slow
+def test_real_run_installs_once(capsys: pytest.CaptureFixture[str], git_identity: Path, tmp_path: Path,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two datasets of one case each keep this end-to-end run (real DataLad) short; the full build is tested with the
+    # collection (tests/benchmark/data/demo/test_collection.py).
+    small = tuple(replace(collection.demo_dataset(dataset_id), cases=1) for dataset_id in ("DEMO-CASE", "DEMO-TS"))
+    monkeypatch.setattr(collection, "DEMO_DATASETS", small)
+    home = tmp_path / "datahome"
+    status, out, err = _run(capsys, "datasets", "--home", str(home), "demo")
+    assert (status, err) == (0, "")
+    assert "2 dataset(s) installed, 0 already present" in out
+    assert sorted(p.name for p in (tmp_path / "datahome-demo-sources").iterdir()) == ["DEMO-CASE", "DEMO-TS"]
+    assert DataHome(home).installed_ids() == ("DEMO-CASE", "DEMO-TS")
+    status, out, _ = _run(capsys, "datasets", "--home", str(home), "demo", "--seed", "9")
+    assert status == 0
+    assert out.count("already installed, left as it is") == 2
+    assert "0 dataset(s) installed, 2 already present" in out and "demo sources" not in out

@@ -1,0 +1,139 @@
+"""``propbench datasets install|get|drop|status|verify`` (benchmark/cli/home_commands.py), run through
+``benchmark.cli.main.main`` with real DataLad."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from benchmark.cli.main import main
+from tests.synthetic import labelled_phantom, write_nifti
+
+IMAGE = "imagesTr/case_000.nii.gz"
+CARD = """schema_version = 1
+id = "{id}"
+name = "Toy {id}"
+modality = "CT"
+channels = ["CT"]
+role = "internal"
+encoding = "label-map"
+default_version = "v1"
+[source]
+url = "https://example.org/toy-{id}"
+access = "direct"
+licence = "CC0-1.0"
+citation = "Toy"
+[layout]
+family = "F1"
+confirmed = true
+[layout.options]
+[versions.v1]
+objects = {{ 1 = "blob", 2 = "dot" }}
+"""
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def setup(git_identity_module: Path, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """Cards for D1 and D2, a user folder of two F1 cases, and a data home with D1 installed from it via the CLI."""
+    root = tmp_path_factory.mktemp("cli")
+    cards = root / "cards"
+    cards.mkdir()
+    for dataset_id in ("D1", "D2"):
+        (cards / f"{dataset_id}.toml").write_text(CARD.format(id=dataset_id), encoding="utf-8")
+    source = root / "download"
+    for k in range(2):
+        image, label = labelled_phantom((12, 10, 6), seed=k)
+        write_nifti(source / "imagesTr" / f"case_{k:03d}.nii.gz", image)
+        write_nifti(source / "labelsTr" / f"case_{k:03d}.nii.gz", label)
+    home = root / "home"
+    prefix = ("datasets", "--cards", str(cards), "--home", str(home))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = main([*prefix, "install", "D1", "--from", str(source)])
+    return SimpleNamespace(cards=cards, source=source, home=home, prefix=prefix, status=status, out=out.getvalue())
+
+
+def test_install_from_a_folder(setup: SimpleNamespace) -> None:
+    assert setup.status == 0
+    assert setup.out.startswith("D1: installed at ") and f"folder source {setup.source}" in setup.out
+    assert (setup.home / "D1" / ".datalad").is_dir()
+
+
+def test_install_again_from_the_same_source_is_not_needed(capsys: pytest.CaptureFixture[str],
+                                                          setup: SimpleNamespace) -> None:
+    status, out, err = _run(capsys, *setup.prefix, "install", "D1", "--from", str(setup.source))
+    assert status == 0 and out.startswith("D1: already installed") and err == ""
+
+
+def test_status_table_and_json(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace) -> None:
+    status, out, _ = _run(capsys, *setup.prefix, "status")
+    assert status == 0
+    header, _, row = out.splitlines()
+    assert header.split() == ["ID", "commit", "state", "present", "source"]
+    assert row.split()[0] == "D1" and "clean" in row and "0/4" in row and str(setup.source) in row
+    status, out, _ = _run(capsys, *setup.prefix, "status", "D1", "--json")
+    (entry,) = json.loads(out)
+    assert status == 0 and entry["dataset_id"] == "D1" and entry["clean"] is True
+    assert (entry["n_files"], entry["n_present"]) == (4, 0) and entry["source_kind"] == "folder"
+    assert entry["path"] == str(setup.home / "D1") and len(entry["commit"]) == 40
+
+
+def test_get_and_drop_paths(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace) -> None:
+    target = setup.home / "D1" / IMAGE
+    status, out, _ = _run(capsys, *setup.prefix, "get", "D1", IMAGE)
+    assert status == 0 and out == "D1: 1 path(s) present\n" and target.exists()
+    status, out, _ = _run(capsys, *setup.prefix, "drop", "D1")
+    assert status == 0 and out == "D1: all files dropped\n" and not target.exists()
+
+
+def test_verify_ok_then_a_problem_exits_1(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace) -> None:
+    status, out, _ = _run(capsys, *setup.prefix, "verify", "D1")
+    assert status == 0 and out == "D1: ok\n"
+    stray = setup.home / "D1" / "stray.txt"
+    stray.write_text("not part of the dataset", encoding="utf-8")
+    try:
+        status, out, _ = _run(capsys, *setup.prefix, "verify", "D1")
+    finally:
+        stray.unlink()
+    assert status == 1 and out.startswith("D1: 1 problem(s)") and "stray.txt: untracked" in out
+
+
+def test_unknown_dataset_id(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace) -> None:
+    status, out, err = _run(capsys, *setup.prefix, "install", "D77", "--from", str(setup.source))
+    assert status == 2 and out == "" and "unknown dataset ID 'D77'" in err
+    status, _, err = _run(capsys, *setup.prefix, "get", "D77")
+    assert status == 2 and "unknown dataset ID 'D77'" in err
+
+
+def test_get_of_a_dataset_not_installed_gives_the_install_command(capsys: pytest.CaptureFixture[str],
+                                                                  setup: SimpleNamespace) -> None:
+    status, _, err = _run(capsys, *setup.prefix, "get", "D2")
+    assert status == 2 and "propbench datasets install D2 --from <SRC>" in err
+    assert "https://example.org/toy-D2" in err and "installed: D1" in err
+
+
+def test_install_from_a_source_that_does_not_exist(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace,
+                                                   tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    status, _, err = _run(capsys, *setup.prefix, "install", "D2", "--from", str(missing))
+    assert status == 2 and f"install source {missing} does not exist" in err
+
+
+def test_status_of_an_empty_home_and_a_missing_cards_folder(capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    status, out, _ = _run(capsys, "datasets", "--home", str(tmp_path / "home"), "status")
+    assert status == 0 and out == f"no dataset installed in {tmp_path / 'home'}\n"
+    status, _, err = _run(capsys, "datasets", "--cards", str(tmp_path / "cards"), "--home", str(tmp_path / "home"),
+                          "install", "D1", "--from", str(tmp_path))
+    assert status == 2 and str(tmp_path / "cards") in err
