@@ -66,12 +66,17 @@ class Box2D:
 
 @dataclass(frozen=True, eq=False)
 class Mask2D:
-    """A boolean mask of one slice, shape (U, V) of the plane's in-plane axes."""
+    """A boolean mask of one slice, shape (U, V) of the plane's in-plane axes.
+
+    ``extent``, when set, is the object's true slice range along the plane's normal (half-open); it is ground truth
+    beyond the prompt, needed only by baselines such as naive propagation, and ``leaks`` then names it.
+    """
 
     plane: Plane
     slice_index: int
     mask: np.ndarray
     leaks: tuple[str, ...] = ()
+    extent: tuple[int, int] | None = None
     kind: PromptKind = field(default=PromptKind.MASK_2D, init=False)
 
 
