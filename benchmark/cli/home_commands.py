@@ -18,7 +18,8 @@ from typing import Any, TextIO
 
 from benchmark.data import datalad_ops
 from benchmark.data.catalog import load_catalog
-from benchmark.data.home import DataHome, DatasetStatus, SourceKind
+from benchmark.data.home import DataHome, DatasetStatus
+from benchmark.data.sources import SourceKind
 
 __all__ = ["register", "run_install", "run_get", "run_drop", "run_status", "run_verify", "format_status",
            "status_as_dict"]

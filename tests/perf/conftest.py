@@ -108,20 +108,32 @@ class TargetCheck:
 
 
 _CHECKS = pytest.StashKey[list[TargetCheck]]()
+_FIGURES = pytest.StashKey[dict[str, dict[str, Any]]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_CHECKS] = []
+    config.stash[_FIGURES] = {}
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    """List every soft target of the session with its measured value, missed ones first."""
+    """Print the figures of every benchmark that used ``perf`` (baselines and ratios too), then the soft targets."""
+    figures = {node: info for node, info in config.stash.get(_FIGURES, {}).items() if info}
+    if figures:
+        terminalreporter.section("performance figures (benchmark extra_info)")
+        for node, info in figures.items():
+            terminalreporter.write_line(f"{node.split('::')[-1]}: {info.get('what', '')}")
+            values = ", ".join(f"{key}={_fmt(value)}" for key, value in info.items() if key != "what")
+            terminalreporter.write_line(f"    {values}")
     checks = config.stash.get(_CHECKS, [])
-    if not checks:
-        return
-    terminalreporter.section("performance targets (soft: reported, never failed)")
-    for check in sorted(checks, key=lambda c: c.met):
-        terminalreporter.write_line(check.message())
+    if checks:
+        terminalreporter.section("performance targets (soft: reported, never failed)")
+        for check in sorted(checks, key=lambda c: c.met):
+            terminalreporter.write_line(check.message())
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 # ---- timing ------------------------------------------------------------------------------------------------------
@@ -154,6 +166,7 @@ class PerfRecorder:
         self.benchmark = benchmark
         self.config = config
         self.node_id = node_id
+        config.stash[_FIGURES][node_id] = benchmark.extra_info
 
     def info(self, **values: Any) -> None:
         """Add JSON-serialisable facts to the benchmark's ``extra_info``."""

@@ -57,8 +57,9 @@ def test_full_pass_against_gunzip(demo_collection: DemoCollection, perf: PerfRec
     timing = perf.side_by_side(full_pass, gunzip, rounds=3, warmup_rounds=1)
 
     cases = sum(len(reader.discover().entries) for reader in readers)
-    perf.info(what=f"run_cases(full=True, cache_dir=None, workers=1) over {', '.join(c.id for c in demo_collection.cards)}"
-                   f" (subject) vs gzip.decompress of the same {len(files)} files (baseline)",
+    datasets = ", ".join(card.id for card in demo_collection.cards)
+    perf.info(what=f"run_cases(full=True, cache_dir=None, workers=1) over {datasets} (subject) vs gzip.decompress "
+                   f"of the same {len(files)} files (baseline)",
               cases=cases, files=len(files), compressed_mb=sum(p.stat().st_size for p in files) / 1e6,
               full_pass_s=timing.subject_median_s, gunzip_s=timing.baseline_median_s,
               ms_per_case=timing.subject_median_s / cases * 1e3)
@@ -87,8 +88,9 @@ def test_warm_cache_against_cold(demo_collection: DemoCollection, perf: PerfReco
     assert all(p.from_cache == len(p.fingerprints) > 0 and p.errors == () for p in last_warm)
     assert [p.fingerprints for p in last_warm] == [p.fingerprints for p in cold[-len(readers):]]
     cases = sum(len(p.fingerprints) for p in last_warm)
+    datasets = ", ".join(card.id for card in demo_collection.cards)
     perf.info(what=f"run_cases(full=True) with a warm cache (subject) vs with an emptied one (baseline) over "
-                   f"{', '.join(c.id for c in demo_collection.cards)} (default workers)",
+                   f"{datasets} (default workers)",
               cases=cases, warm_s=timing.subject_median_s, cold_s=timing.baseline_median_s,
               speedup=1.0 / timing.ratio)
     perf.target("warm_cache_pass_s", timing.subject_median_s, WARM_CACHE_TARGET_S,

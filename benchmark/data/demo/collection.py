@@ -227,7 +227,9 @@ def build_demo(home: DataHome, sources: Path, seed: int = 0, *,
         DataLadError: A DataLad step failed.
     """
     from benchmark.data.catalog import load_catalog
-    from benchmark.data.home import InstallError, InstallResult, SourceKind
+    from benchmark.data.home import InstallResult
+    from benchmark.data.sources import SourceKind
+    from benchmark.errors import InstallError
 
     folder = Path(sources).expanduser().resolve()
     if folder.is_relative_to(home.path) or home.path.is_relative_to(folder):

@@ -219,7 +219,7 @@ def write_dicom(root: Path, cases: Sequence[DemoCase], *, collection: str, segme
 
     Layout: ``<collection>/<case_id>/01-01-2000-NA-CT Abdomen-<n>/2.000000-AX ABD-<n>/1-NNN.dcm`` (NNN = 1 for the
     top slice, as scanners number head-first series) and ``.../300.000000-Segmentation-<n>/1-1.dcm``. Pixels are
-    stored unsigned with RescaleIntercept -1024, as most CT scanners do.
+    stored unsigned with RescaleIntercept -1024, as most CT scanners do, and RLE Lossless compressed.
 
     Args:
         root: The dataset folder, created.

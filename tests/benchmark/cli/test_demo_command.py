@@ -11,7 +11,8 @@ import pytest
 from benchmark.cli.demo_command import default_sources, run_demo
 from benchmark.cli.main import build_parser, main
 from benchmark.data.demo import collection
-from benchmark.data.home import HOME_ENV, DataHome, InstallResult, SourceKind
+from benchmark.data.home import HOME_ENV, DataHome, InstallResult
+from benchmark.data.sources import SourceKind
 
 IDS = [dataset.id for dataset in collection.DEMO_DATASETS]
 

@@ -20,10 +20,11 @@ from benchmark.data import datalad_ops as ops
 from benchmark.data.cards import DatasetCard, parse_card
 from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily
-from benchmark.data.home import HOME_ENV, DataHome, InstallError, SourceKind, resolve_source
+from benchmark.data.home import HOME_ENV, DataHome
 from benchmark.data.readers import registry
 from benchmark.data.readers.base import Discovery, LayoutReader
-from benchmark.errors import DataLadError, DatasetNotInstalledError, LayoutError, UnknownDatasetError
+from benchmark.data.sources import SourceKind, resolve_source
+from benchmark.errors import DataLadError, DatasetNotInstalledError, InstallError, LayoutError, UnknownDatasetError
 from tests.synthetic import labelled_phantom, write_nifti
 
 if TYPE_CHECKING:

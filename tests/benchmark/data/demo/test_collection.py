@@ -24,7 +24,8 @@ from benchmark.data.demo.collection import (
 )
 from benchmark.data.demo.phantoms import Structure
 from benchmark.data.enums import Access, Modality, Role
-from benchmark.data.home import DataHome, InstallError
+from benchmark.data.home import DataHome
+from benchmark.errors import InstallError
 
 IDS = [dataset.id for dataset in DEMO_DATASETS]
 #: Cases per dataset whose voxels are compared with freshly built phantoms (every case is loaded and checked).
