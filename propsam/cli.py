@@ -62,6 +62,8 @@ def _add_segment(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=20, help="slices per PropMask forward pass (default: 20)")
     p.add_argument("--search-batch-size", type=int, default=32, help="candidates per Box2Mask pass (default: 32)")
     p.add_argument("--channel", type=int, default=0, help="channel of a 4D image (default: 0)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice; 1 is faster on a machine busy with other jobs)")
     p.set_defaults(handler=_run_segment)
 
 
@@ -82,6 +84,12 @@ def _run_segment(args: argparse.Namespace) -> int:
 
     if args.box is not None and args.slice_index is None:
         raise ValueError("--slice is required with --box; expected the index K of the slice the box is drawn on")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        import torch
+
+        torch.set_num_threads(args.threads)
     image = read_image(args.image, channel=args.channel)
     print(image.describe())
     predictor = PropSAMPredictor.from_bundle(

@@ -152,6 +152,11 @@ def volume_from_sitk(image: sitk.Image, source: Path | None = None) -> Volume:
     return canonicalize(array, affine, source)
 
 
+def _require_file(path: Path) -> None:
+    if not Path(path).exists():
+        raise ImageReadError(f"{path}: file not found (a broken link means annexed content that is not present)")
+
+
 def _check_nifti_spacing(path: Path) -> None:
     """Refuse NIfTI headers whose pixdim holds a zero, negative or NaN spacing.
 
@@ -187,8 +192,7 @@ def read_volume(path: Path) -> Volume:
         ImageReadError: The file is missing, truncated, corrupt or not a 3D/4D image.
     """
     sitk_mod = _sitk()
-    if not Path(path).exists():
-        raise ImageReadError(f"{path}: file not found (a broken link means annexed content that is not present)")
+    _require_file(path)
     _check_nifti_spacing(path)
     try:
         image = sitk_mod.ReadImage(str(path))
@@ -248,6 +252,7 @@ def read_header(path: Path) -> tuple[Geometry, int]:
     import nibabel.orientations as nio
 
     sitk_mod = _sitk()
+    _require_file(path)
     _check_nifti_spacing(path)
     reader = sitk_mod.ImageFileReader()
     reader.SetFileName(str(path))

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -59,6 +60,7 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
+_FETCH_LOCK = threading.Lock()
 #: Environment variable naming the data home (see ``DataHome.resolve``).
 HOME_ENV = "PROPBENCH_HOME"
 #: The data home when neither ``--home`` nor ``$PROPBENCH_HOME`` is given, relative to the user's home folder.
@@ -138,7 +140,9 @@ class _HomeFetcher:
     dataset_id: str
 
     def __call__(self, paths: Sequence[Path]) -> None:
-        DataHome(self.home).get(self.dataset_id, paths)
+        # git-annex takes locks per repository: concurrent gets from reader threads would fail, so they queue here.
+        with _FETCH_LOCK:
+            DataHome(self.home).get(self.dataset_id, paths)
 
 
 @dataclass(frozen=True)

@@ -52,45 +52,48 @@ def run_cases(reader: LayoutReader, *, full: bool, cache_dir: Path | None, worke
     discovery = reader.discover()
     cache = JsonCache(cache_dir / reader.card.id) if cache_dir is not None else None
     entries = discovery.entries
-    done = 0
-    results: list[CaseFingerprint | CaseError] = []
-    hits = 0
+    keys = {e.case_id: _case_key(reader, e, full=full, seed=seed) for e in entries} if cache is not None else {}
+    cached = {case_id: stored for case_id, key in keys.items()
+              if cache is not None and (stored := cache.load(key)) is not None
+              and stored.get("schema_version") == SCHEMA_VERSION}
+    # One fetch of every uncached case's files is far cheaper than one per case (each is a git-annex call). If it
+    # fails, each case fetches its own files below, so the failure is charged to the cases it concerns.
+    try:
+        reader.fetch([path for entry in entries if entry.case_id not in cached
+                      for path in (entry.files if full else entry.image_files)])
+    except BenchmarkError as err:
+        log.warning("%s: fetching content failed (%s); fetching case by case", reader.card.id, err)
 
-    def one(entry: CaseEntry) -> tuple[CaseFingerprint | CaseError, bool]:
+    def one(entry: CaseEntry) -> CaseFingerprint | CaseError:
+        if entry.case_id in cached:
+            return CaseFingerprint.from_json(cached[entry.case_id])
         try:
-            return _one_case(reader, entry, full=full, cache=cache, seed=seed)
+            fingerprint = _compute(reader, entry, full=full, seed=seed)
         except (BenchmarkError, OSError, ValueError, KeyError) as err:
             path = entry.image_files[0] if entry.image_files else None
-            return CaseError(reader.card.id, entry.case_id, path, str(err)), False
+            return CaseError(reader.card.id, entry.case_id, path, str(err))
+        if cache is not None:
+            cache.store(keys[entry.case_id], fingerprint.to_json())
+        return fingerprint
 
+    results: list[CaseFingerprint | CaseError] = []
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        for result, cached in pool.map(one, entries):
+        for result in pool.map(one, entries):
             results.append(result)
-            hits += int(cached)
-            done += 1
             if progress is not None:
-                progress(done, len(entries))
+                progress(len(results), len(entries))
     fingerprints = tuple(r for r in results if isinstance(r, CaseFingerprint))
     errors = discovery.errors + tuple(r for r in results if isinstance(r, CaseError))
-    return CasePass(reader.card.id, fingerprints, errors, hits)
+    return CasePass(reader.card.id, fingerprints, errors, len(cached))
 
 
-def _one_case(reader: LayoutReader, entry: CaseEntry, *, full: bool, cache: JsonCache | None,
-              seed: int) -> tuple[CaseFingerprint, bool]:
-    key = ""
-    if cache is not None:
-        key = _case_key(reader, entry, full=full, seed=seed)
-        stored = cache.load(key)
-        if stored is not None and stored.get("schema_version") == SCHEMA_VERSION:
-            return CaseFingerprint.from_json(stored), True
+def _compute(reader: LayoutReader, entry: CaseEntry, *, full: bool, seed: int) -> CaseFingerprint:
+    reader.fetch(entry.files if full else entry.image_files)  # no-op when present; headers need the content
     case = reader.open_case(entry)
     try:
-        fingerprint = fingerprint_case(case, full=full, n_card_channels=len(reader.card.channels), seed=seed)
+        return fingerprint_case(case, full=full, n_card_channels=len(reader.card.channels), seed=seed)
     finally:
         case.release()
-    if cache is not None:
-        cache.store(key, fingerprint.to_json())
-    return fingerprint, False
 
 
 def _case_key(reader: LayoutReader, entry: CaseEntry, *, full: bool, seed: int) -> str:

@@ -236,7 +236,7 @@ def nonempty_window(lo: float, hi: float) -> tuple[float, float]:
 
 
 def search_intensity_window(network: Box2Mask, roi: np.ndarray, runtime: Runtime, *,
-                            grid: PercentileGrid = EXHAUSTIVE_GRID, settings: BoxPromptSettings | None = None
+                            settings: BoxPromptSettings | None = None, grid: PercentileGrid | None = None
                             ) -> WindowSearch:
     """The paper's normalisation search on one ROI.
 
@@ -244,13 +244,14 @@ def search_intensity_window(network: Box2Mask, roi: np.ndarray, runtime: Runtime
         network: Box2Mask in eval mode on ``runtime.device``.
         roi: (S, S) ROI image at the network's input size, raw intensities.
         runtime: Device and precision.
-        grid: Candidate percentiles.
-        settings: Threshold, batch size, aggregation and final percentiles (defaults: the paper's).
+        settings: Strategy, threshold, batch size, aggregation and final percentiles (defaults: the paper's).
+        grid: Candidate percentiles; None: the grid of ``settings.strategy``.
 
     Returns:
         The final window and how it was found.
     """
     settings = settings or BoxPromptSettings()
+    grid = grid or search_grid(settings.strategy)
     qs = sorted({*grid.low, *grid.high})
     value_at = dict(zip(qs, np.percentile(roi, qs).tolist(), strict=True))
     windows = [(value_at[lo], value_at[hi]) for lo, hi in grid.pairs() if value_at[hi] > value_at[lo]]
@@ -294,7 +295,7 @@ def segment_box(network: Box2Mask, slice_uv: np.ndarray, box: tuple[int, int, in
     started = time.perf_counter()
     crop = box_window(box, scale=1.0)
     roi = crop_resize(slice_uv.astype(np.float32, copy=False), crop, size=size)
-    search = search_intensity_window(network, roi, runtime, grid=search_grid(settings.strategy), settings=settings)
+    search = search_intensity_window(network, roi, runtime, settings=settings)
     searched = time.perf_counter()
     probs = runtime.box2mask(network, to_network_input(normalise(roi, *search.window)[None].astype(np.float32)))
     on_slice = paste_back(probs[0], crop, tuple(slice_uv.shape))

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from propsam.inference.box_prompt import nonempty_window
-from propsam.inference.planes import Plane, normal_axis, slice_of, write_slice
+from propsam.inference.planes import Plane, normal_axis, parse_plane, slice_of, write_slice
 from propsam.inference.runtime import GuideEncoding, Runtime
 from propsam.preprocessing import (
     CropWindow,
@@ -263,10 +263,11 @@ def _segment_targets(network: PropMask, volume: np.ndarray, plane: Plane, target
 
 
 def _propagate_direction(network: PropMask, volume: np.ndarray, out: np.ndarray, plane: Plane,
-                         start: int, start_mask: np.ndarray, step: int, n: int, runtime: Runtime,
+                         start: int, start_guide: _Guide, step: int, n: int, runtime: Runtime,
                          settings: PropagationSettings, timer: _Timer) -> DirectionTrace:
     depth = volume.shape[normal_axis(plane)]
-    guide_index, guide_mask = start, start_mask
+    guide_index, guide_mask = start, np.zeros(0, dtype=bool)  # the first round uses start_guide, ready encoded
+    prepared: _Guide | None = start_guide
     guides: list[int] = []
     visited: list[int] = []
     segmented: list[int] = []
@@ -279,8 +280,9 @@ def _propagate_direction(network: PropMask, volume: np.ndarray, out: np.ndarray,
             stop = StopReason.MAX_ROUNDS
             break
         guides.append(guide_index)
-        guide = _prepare_guide(network, slice_of(volume, plane, guide_index), guide_mask, runtime,
-                               settings.context_ratio, timer)
+        guide = prepared or _prepare_guide(network, slice_of(volume, plane, guide_index), guide_mask, runtime,
+                                           settings.context_ratio, timer)
+        prepared = None  # the prompt slice's encoding serves the first round of both directions
         masks = _segment_targets(network, volume, plane, targets, guide, runtime, settings, timer)
         t0 = time.perf_counter()
         for k, mask in zip(targets, masks, strict=True):
@@ -318,7 +320,7 @@ def propagate(network: PropMask, volume: np.ndarray, spacing: tuple[float, float
         The (X, Y, Z) bool mask (the guide slice holds ``guide_mask``) and the trace.
     """
     settings = settings or PropagationSettings()
-    plane = Plane(plane)
+    plane = parse_plane(plane)
     n = slices_per_side(float(spacing[normal_axis(plane)]), settings.window_mm, settings.max_slices)
     out = np.zeros(volume.shape, dtype=bool)
     timer = _Timer()
@@ -328,8 +330,10 @@ def propagate(network: PropMask, volume: np.ndarray, spacing: tuple[float, float
         return out, PropagationTrace(plane, int(guide_index), n, empty,
                                      DirectionTrace(-1, 0, (), (), (), StopReason.EMPTY_GUIDE), StageSeconds())
     write_slice(out, plane, guide_index, guide_mask)
-    traces = [_propagate_direction(network, volume, out, plane, guide_index, guide_mask, step, n, runtime,
-                                   settings, timer) for step in (1, -1)]
+    first = _prepare_guide(network, slice_of(volume, plane, guide_index), guide_mask, runtime,
+                           settings.context_ratio, timer)
+    traces = [_propagate_direction(network, volume, out, plane, guide_index, first, step, n, runtime, settings,
+                                   timer) for step in (1, -1)]
     seconds = StageSeconds(preprocessing=timer.preprocessing, network=timer.network,
                            postprocessing=timer.postprocessing)
     return out, PropagationTrace(plane, int(guide_index), n, traces[0], traces[1], seconds)

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from propsam.checkpoint import NetworkKind, save_bundle, save_checkpoint
 from propsam.cli import main
 from propsam.io import read_image, read_mask_prompt, segment_file, to_source_grid, write_mask
-from tests.propsam.inference.fakes import blob_volume, random_networks
+from tests.propsam.inference.fakes import (
+    blob_volume,
+    one_torch_thread,  # noqa: F401  (module fixture)
+    random_networks,
+)
 from tests.synthetic import TOTALSEG_EXAMPLE, write_nifti
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 # File voxel axes: i runs towards Posterior (-y), j towards Left (-x), k towards Superior; spacing (2, 1.5, 3) mm.
 NON_RAS_AFFINE = np.array([[0.0, -1.5, 0.0, 40.0],
@@ -39,6 +47,11 @@ def image_file(tmp_path: Path) -> tuple[Path, np.ndarray]:
     return write_nifti(tmp_path / "image.nii.gz", data.astype(np.int16), NON_RAS_AFFINE), data.astype(np.int16)
 
 
+def _nii(path: Path) -> Any:
+    """A NIfTI image (nibabel's load is typed as the generic image class)."""
+    return nib.load(str(path))
+
+
 def _run(capsys: pytest.CaptureFixture[str], *argv: object) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])
     captured = capsys.readouterr()
@@ -52,7 +65,7 @@ def test_canonical_grid_and_exact_inverse_mapping(image_file: tuple[Path, np.nda
     assert image.spacing == (1.5, 2.0, 3.0)
     assert nib.aff2axcodes(image.affine) == ("R", "A", "S")
     np.testing.assert_array_equal(to_source_grid(image.array, image), data)
-    written = nib.load(str(write_mask(tmp_path / "mask.nii.gz", image.array > 50, image)))
+    written = _nii(write_mask(tmp_path / "mask.nii.gz", image.array > 50, image))
     np.testing.assert_array_equal(np.asarray(written.dataobj), (data > 50).astype(np.uint8))
     np.testing.assert_allclose(written.affine, NON_RAS_AFFINE)
     assert written.get_data_dtype() == np.uint8
@@ -67,7 +80,7 @@ def test_segment_with_a_box_end_to_end(image_file: tuple[Path, np.ndarray], bund
     assert code == 0, stderr
     assert "canonical RAS grid (X, Y, Z) = (20, 24, 12)" in stdout and "file orientation PLS" in stdout
     assert f"wrote {out}" in stdout
-    written = nib.load(str(out))
+    written = _nii(out)
     assert written.shape == data.shape
     np.testing.assert_allclose(written.affine, NON_RAS_AFFINE)
 
@@ -84,7 +97,7 @@ def test_segment_with_png_and_nifti_mask_prompts(image_file: tuple[Path, np.ndar
         code, _, stderr = _run(capsys, "segment", path, "--mask", tmp_path / mask_file, "--slice", 6,
                                "--checkpoint", bundle, "--out", out, "--max-rounds", 1)
         assert code == 0, stderr
-        back = nib.as_closest_canonical(nib.load(str(out))).get_fdata().astype(bool)
+        back = nib.as_closest_canonical(_nii(out)).get_fdata().astype(bool)
         np.testing.assert_array_equal(back[:, :, 6], prompt)
 
 
@@ -106,11 +119,16 @@ def test_python_call_matches_the_cli(image_file: tuple[Path, np.ndarray], bundle
     path, _ = image_file
     args = dict(box=(3, 5, 17, 19), slice_index=6, search="coarse", max_rounds=1)
     result = segment_file(path, tmp_path / "py.nii.gz", checkpoint=bundle, **args)  # type: ignore[arg-type]
-    code, _, _ = _run(capsys, "segment", path, "--box", "3,5,17,19", "--slice", 6, "--checkpoint", bundle,
-                      "--out", tmp_path / "cli.nii.gz", "--search", "coarse", "--max-rounds", 1)
+    threads = torch.get_num_threads()
+    try:
+        code, _, _ = _run(capsys, "segment", path, "--box", "3,5,17,19", "--slice", 6, "--checkpoint", bundle,
+                          "--out", tmp_path / "cli.nii.gz", "--search", "coarse", "--max-rounds", 1, "--threads", 1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
     assert code == 0
-    from_py = np.asarray(nib.load(str(tmp_path / "py.nii.gz")).dataobj)
-    np.testing.assert_array_equal(from_py, np.asarray(nib.load(str(tmp_path / "cli.nii.gz")).dataobj))
+    from_py = np.asarray(_nii(tmp_path / "py.nii.gz").dataobj)
+    np.testing.assert_array_equal(from_py, np.asarray(_nii(tmp_path / "cli.nii.gz").dataobj))
     np.testing.assert_array_equal(to_source_grid(result.mask.astype(np.uint8), read_image(path)), from_py)
 
 
@@ -125,7 +143,7 @@ def test_four_d_image_uses_the_selected_channel(tmp_path: Path, bundle: Path,
     code, _, err = _run(capsys, "segment", tmp_path / "two.nii.gz", "--box", "4,4,16,16", "--out",
                         tmp_path / "b.nii.gz", "--channel", 1, *common)
     assert code == 0, err
-    assert nib.load(str(tmp_path / "b.nii.gz")).shape == (20, 20, 10)
+    assert _nii(tmp_path / "b.nii.gz").shape == (20, 20, 10)
 
 
 @pytest.mark.parametrize(("extra", "message"), [
@@ -134,6 +152,7 @@ def test_four_d_image_uses_the_selected_channel(tmp_path: Path, bundle: Path,
     (("--box", "3,5,3,19", "--slice", "6"), "box: box (3, 5, 3, 19) has zero area"),
     (("--box", "3,5,17,19", "--slice", "12"), "slice_index: axial slice 12 is outside the volume"),
     (("--box", "3,5,17,19", "--slice", "2", "--channel", "1"), "--channel 1 is out of range"),
+    (("--box", "3,5,17,19", "--slice", "2", "--threads", "0"), "--threads must be >= 1, got 0"),
 ])
 def test_bad_arguments_exit_2_with_a_message(image_file: tuple[Path, np.ndarray], bundle: Path, tmp_path: Path,
                                              capsys: pytest.CaptureFixture[str], extra: tuple[str, ...],
@@ -207,7 +226,7 @@ def test_segment_the_liver_of_the_example_ct(bundle: Path, tmp_path: Path,
                              "--search", "coarse", "--max-rounds", 3)
     assert code == 0, err
     assert "Box and slice indices refer to the canonical grid" in stdout
-    source = nib.load(str(ct))
-    written = nib.load(str(out))
+    source = _nii(ct)
+    written = _nii(out)
     assert written.shape == source.shape
     np.testing.assert_allclose(written.affine, source.affine, atol=1e-5)

@@ -13,7 +13,16 @@ from benchmark.prompts import Box2D, Box3D, Mask2D, Plane
 from propsam.checkpoint import NetworkKind, save_bundle, save_checkpoint
 from propsam.inference.predictor import PropSAMPredictor
 from propsam.models import PropSAM2DBox, PropSAM2DMask
-from tests.propsam.inference.fakes import ThresholdBox2Mask, ThresholdPropMask, blob_volume, dice, random_networks
+from tests.propsam.inference.fakes import (
+    ThresholdBox2Mask,
+    ThresholdPropMask,
+    blob_volume,
+    dice,
+    one_torch_thread,  # noqa: F401  (module fixture)
+    random_networks,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,10 @@ Each stub counts its forward (Box2Mask) or decode (PropMask) calls and the image
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
+import pytest
 import torch
 from torch import Tensor
 
@@ -32,6 +35,7 @@ __all__ = [
     "ct_like_volume",
     "blob_volume",
     "dice",
+    "one_torch_thread",
 ]
 
 _STUB_BOX2MASK = Box2MaskConfig(channels=(2, 2), input_size=64, name="stub")
@@ -94,7 +98,11 @@ class ConstantPropMask(PropMask, _Counting):
 
     def __init__(self, logit: float = -10.0, config: PropMaskConfig = _STUB_PROPMASK) -> None:
         super().__init__(config)
-        self.logit, self.calls, self.images = logit, 0, 0
+        self.logit, self.calls, self.images, self.encodes = logit, 0, 0, 0
+
+    def encode_guide(self, guide_image: Tensor, guide_mask: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        self.encodes += 1
+        return super().encode_guide(guide_image, guide_mask)
 
     def decode(self, targets: Tensor, guide_features: list[Tensor], mask_features: list[Tensor]) -> list[Tensor]:
         self._count(targets.shape[0])
@@ -179,3 +187,16 @@ def ct_like_volume(shape: tuple[int, int, int] = (128, 128, 64), spacing: tuple[
     image = np.where(body, 30.0, -1000.0) + np.where(spine, 670.0, 0.0) + np.where(liver & body, 80.0, 0.0)
     image = image + rng.normal(0.0, 12.0, shape)
     return image.astype(np.float32), np.broadcast_to(liver & body, shape).copy(), spacing
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Run a test module's tiny networks on one torch thread (restored afterwards).
+
+    Tiny networks gain nothing from more threads, and on a machine shared by several jobs torch's spinning threads
+    make them many times slower.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

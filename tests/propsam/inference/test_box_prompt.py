@@ -21,7 +21,14 @@ from propsam.inference.box_prompt import (
 )
 from propsam.inference.runtime import Runtime
 from propsam.preprocessing import box_window, crop_resize
-from tests.propsam.inference.fakes import ConstantBox2Mask, ThresholdBox2Mask, random_networks
+from tests.propsam.inference.fakes import (
+    ConstantBox2Mask,
+    ThresholdBox2Mask,
+    one_torch_thread,  # noqa: F401  (module fixture)
+    random_networks,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CPU = Runtime.create("cpu")
 BOX = (6, 4, 32, 24)  # half-open (u0, v0, u1, v1) around the rectangle, with a dark margin

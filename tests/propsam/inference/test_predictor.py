@@ -15,8 +15,11 @@ from tests.propsam.inference.fakes import (
     ThresholdPropMask,
     blob_volume,
     dice,
+    one_torch_thread,  # noqa: F401  (module fixture)
     random_networks,
 )
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 SPACING = (1.0, 1.0, 2.0)
 

@@ -6,9 +6,24 @@ import numpy as np
 import pytest
 
 from propsam.inference.planes import Plane, slice_of
-from propsam.inference.propagation import PropagationSettings, StopReason, propagate, slices_per_side
+from propsam.inference.propagation import (
+    PropagationSettings,
+    StopReason,
+    guide_intensity_window,
+    propagate,
+    slices_per_side,
+)
 from propsam.inference.runtime import Runtime
-from tests.propsam.inference.fakes import ConstantPropMask, ThresholdPropMask, blob_volume, dice, random_networks
+from tests.propsam.inference.fakes import (
+    ConstantPropMask,
+    ThresholdPropMask,
+    blob_volume,
+    dice,
+    one_torch_thread,  # noqa: F401  (module fixture)
+    random_networks,
+)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 CPU = Runtime.create("cpu")
 
@@ -57,6 +72,7 @@ def test_negative_network_stops_after_the_first_slice_on_each_side() -> None:
         assert direction.visited == (15 + step,) and direction.segmented == ()
         assert direction.stop is StopReason.NO_FOREGROUND
     assert net.calls == 2  # one batch per side: the rest of the window is skipped once a slice is empty
+    assert net.encodes == 1  # the prompt slice is encoded once for both directions
 
 
 def test_oracle_propagation_recovers_the_blob_and_stops_past_it() -> None:
@@ -98,6 +114,7 @@ def test_volume_edge_and_max_rounds() -> None:
     assert trace.backward.rounds == 0 and trace.backward.stop is StopReason.VOLUME_EDGE
     assert trace.forward.guides == (0, 10, 20) and trace.forward.stop is StopReason.VOLUME_EDGE  # 10 per side
     assert trace.forward.segmented == tuple(range(1, 30))
+    assert net.encodes == 3  # guides 0 (shared), 10 and 20
     _, limited = propagate(net, volume, (1.0, 1.0, 2.0), "axial", 0, guide, CPU, PropagationSettings(max_rounds=2))
     assert limited.forward.rounds == 2 and limited.forward.stop is StopReason.MAX_ROUNDS
     assert limited.forward.segmented == tuple(range(1, 21))
@@ -127,3 +144,14 @@ def test_trace_times_and_random_network_shapes() -> None:
 def test_invalid_settings_are_named(name: str, value: float) -> None:
     with pytest.raises(ValueError, match=f"{name} must be"):
         PropagationSettings(**{name: value})  # type: ignore[arg-type]
+
+
+def test_guide_intensity_window_and_its_fallbacks() -> None:
+    rng = np.random.default_rng(0)
+    slice_uv = rng.normal(0, 1, (10, 12)).astype(np.float32)
+    mask = np.zeros((10, 12), dtype=bool)
+    mask[2:6, 3:9] = True
+    assert guide_intensity_window(slice_uv, mask) == pytest.approx(tuple(np.percentile(slice_uv[mask], [0.5, 99.5])))
+    slice_uv[mask] = 5.0  # a constant object: the whole slice's window
+    assert guide_intensity_window(slice_uv, mask) == pytest.approx(tuple(np.percentile(slice_uv, [0.5, 99.5])))
+    assert guide_intensity_window(np.full((10, 12), 2.0), mask) == (2.0, 3.0)  # a constant slice

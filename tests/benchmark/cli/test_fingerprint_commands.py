@@ -1,0 +1,113 @@
+"""``propbench datasets fingerprint|characteristics`` end to end: a real data home (DataLad), a real F1 reader."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from benchmark.cli.main import main
+from tests.synthetic import labelled_phantom, ras_affine, write_nifti
+
+# Named like a paper dataset, so the tables show the paper's values beside ours.
+CARD = """schema_version = 1
+id = "D1"
+name = "AbdomenCT-1K"
+modality = "CT"
+channels = ["CT"]
+role = "internal"
+encoding = "label-map"
+default_version = "v1"
+[source]
+url = "built-in"
+access = "direct"
+licence = "CC0-1.0"
+citation = "test"
+[layout]
+family = "F1"
+confirmed = true
+[versions.v1]
+objects = { 1 = "liver", 2 = "kidneys", 3 = "pancreas" }
+"""
+
+
+@pytest.fixture(scope="module")
+def home(git_identity_module: Path, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    root = tmp_path_factory.mktemp("fp")
+    cards = root / "cards"
+    cards.mkdir()
+    (cards / "D1.toml").write_text(CARD, encoding="utf-8")
+    source = root / "download"
+    for k in range(5):
+        image, label = labelled_phantom((24, 20, 12), seed=k)
+        write_nifti(source / "imagesTr" / f"case_{k:03d}.nii.gz", image, ras_affine((0.8, 0.8, 2.5)))
+        write_nifti(source / "labelsTr" / f"case_{k:03d}.nii.gz", label, ras_affine((0.8, 0.8, 2.5)))
+    prefix = ["datasets", "--cards", str(cards), "--home", str(root / "home")]
+    assert main([*prefix, "install", "D1", "--from", str(source)]) == 0
+    return SimpleNamespace(root=root, prefix=prefix, cache=root / "cache")
+
+
+def test_fingerprint_writes_table_s4_with_paper_values(home: SimpleNamespace, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    status = main([*home.prefix, "fingerprint", "D1", "--out", str(tmp_path), "--cache", str(home.cache)])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "D1: 5 scans (0 excluded" in out
+    with open(tmp_path / "table_s4_fingerprints.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["scans"] == "5" and row["scans_paper"] == "1000.0" and row["scans_diff"] == "-995.0"
+    assert float(row["voxels_median"]) == 24 * 20 * 12
+    assert float(row["spacing_anisotropy_median"]) == pytest.approx(0.8 / 2.5)
+    assert row["object_types"] == "2" and row["object_types_paper"] == "4.0"
+    assert {p.name for p in tmp_path.iterdir()} >= {"table_s4_fingerprints.md", "table_s4_fingerprints.tex",
+                                                    "fingerprints", "splits"}
+    note = (tmp_path / "table_s4_fingerprints.md").read_text()
+    assert "object(s) on the card but in no case: pancreas" in note
+
+
+def test_second_run_comes_from_the_cache(home: SimpleNamespace, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*home.prefix, "fingerprint", "D1", "--out", str(tmp_path), "--cache", str(home.cache / "again")]
+    main(args)
+    capsys.readouterr()
+    main(args)
+    assert "5 from cache" in capsys.readouterr().out
+
+
+def test_characteristics_json_and_splits(home: SimpleNamespace, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    status = main([*home.prefix, "characteristics", "D1", "--out", str(tmp_path), "--cache", str(home.cache),
+                   "--json", "--task-counting", "guides"])
+    assert status == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    total = result["samples"][0]
+    assert total["object"] == "" and total["all"] == total["train"] + total["val"]
+    split = json.loads((tmp_path / "splits" / "D1.json").read_text())
+    assert sorted(split["train"] + split["val"]) == [f"case_{k:03d}" for k in range(5)]
+    assert (tmp_path / "table_s3_propmask_tasks.tex").read_text().count(r"\toprule") == 1
+
+
+def test_dataset_not_installed_names_the_install_command(home: SimpleNamespace, tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    cards = Path(home.prefix[2])
+    (cards / "D2.toml").write_text(CARD.replace('id = "D1"', 'id = "D2"'), encoding="utf-8")
+    try:
+        status = main([*home.prefix, "fingerprint", "D2", "--out", str(tmp_path), "--no-cache"])
+    finally:
+        (cards / "D2.toml").unlink()
+    assert status == 2
+    assert "propbench datasets install D2 --from" in capsys.readouterr().err
+
+
+def test_no_ids_and_no_demo_installed(home: SimpleNamespace, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*home.prefix, "fingerprint", "--out", str(tmp_path)]) == 2
+    assert "propbench datasets demo" in capsys.readouterr().err
+
+
+def test_bad_plane_option(home: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*home.prefix, "characteristics", "D1", "--planes", "axial,oblique", "--out", str(tmp_path)]) == 2
+    assert "--planes 'axial,oblique'" in capsys.readouterr().err
