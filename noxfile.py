@@ -64,7 +64,7 @@ def benchmark(session: nox.Session) -> None:
     session.run("propbench", "datasets", "--home", home, "demo")
     session.run("propbench", "datasets", "list")
     session.run("propbench", "datasets", "--home", home, "status")
-    session.run("propbench", "datasets", "--home", home, "verify", "--all")
+    session.run("propbench", "datasets", "--home", home, "verify")
 
 
 @nox.session(default=False)

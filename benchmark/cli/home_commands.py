@@ -89,21 +89,29 @@ def run_status(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def run_verify(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Check an installed dataset (checksums, clean worktree, source folder, recorded commit).
+    """Check one installed dataset, or every installed one when no ID is given (checksums, clean worktree, source
+    folder, recorded commit).
 
     Returns:
         0 when every check passes, 1 when a problem was found (one line each).
     """
     stream = sys.stdout if out is None else out
     home = _home(args)
-    _require(home, args)
-    report = home.verify(args.dataset_id)
-    if report.ok:
-        stream.write(f"{report.dataset_id}: ok\n")
-        return 0
-    stream.write(f"{report.dataset_id}: {len(report.problems)} problem(s)\n")
-    stream.writelines(f"  {problem}\n" for problem in report.problems)
-    return 1
+    if args.dataset_id is None:
+        ids = list(home.installed_ids())
+    else:
+        _require(home, args)
+        ids = [args.dataset_id]
+    status = 0
+    for dataset_id in ids:
+        report = home.verify(dataset_id)
+        if report.ok:
+            stream.write(f"{report.dataset_id}: ok\n")
+            continue
+        status = 1
+        stream.write(f"{report.dataset_id}: {len(report.problems)} problem(s)\n")
+        stream.writelines(f"  {problem}\n" for problem in report.problems)
+    return status
 
 
 def status_as_dict(status: DatasetStatus) -> dict[str, Any]:
@@ -153,7 +161,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         "verify", help="check an installed dataset (exit status 1 on a problem)",
         description="Check present content against its checksums (git annex fsck), that the worktree is clean, that "
                     "a source folder still holds every file unchanged, and that the data home records the commit.")
-    verify.add_argument("dataset_id", metavar="ID", help="catalog ID")
+    verify.add_argument("dataset_id", metavar="ID", nargs="?", default=None,
+                        help="catalog ID (default: every installed dataset)")
     verify.set_defaults(func=run_verify)
 
 

@@ -40,7 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run ``propbench`` with ``argv`` and return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    level = logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
+    logging.getLogger("datalad").setLevel(level)  # DataLad logs progress at INFO through its own handler
     try:
         status: int = args.func(args)
     except BenchmarkError as err:

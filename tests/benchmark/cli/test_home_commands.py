@@ -109,6 +109,12 @@ def test_verify_ok_then_a_problem_exits_1(capsys: pytest.CaptureFixture[str], se
     assert status == 1 and out.startswith("D1: 1 problem(s)") and "stray.txt: untracked" in out
 
 
+def test_verify_without_id_checks_every_installed_dataset(capsys: pytest.CaptureFixture[str],
+                                                          setup: SimpleNamespace) -> None:
+    status, out, _ = _run(capsys, *setup.prefix, "verify")
+    assert status == 0 and out == "D1: ok\n"
+
+
 def test_unknown_dataset_id(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace) -> None:
     status, out, err = _run(capsys, *setup.prefix, "install", "D77", "--from", str(setup.source))
     assert status == 2 and out == "" and "unknown dataset ID 'D77'" in err
