@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -116,11 +117,14 @@ def header_geometry(case: Case, n_card_channels: int) -> tuple[Geometry, int]:
     if n_channels != n_card_channels:
         raise CaseLoadError(f"{first}: image has {n_channels} channel(s) (a 4D file has one per volume), "
                             f"expected {n_card_channels} as the card declares; a 3D image was expected per channel")
-    bad = [s for s in geometry.spacing if not math.isfinite(s) or s <= 0]
-    if bad:
-        raise CaseLoadError(f"{first}: header spacing {geometry.spacing} mm has zero, negative or NaN values; "
-                            f"expected positive finite spacing")
+    _check_spacing(geometry, first)
     return geometry, n_channels
+
+
+def _check_spacing(geometry: Geometry, path: Path | None) -> None:
+    if not all(math.isfinite(s) and s > 0 for s in geometry.spacing):
+        raise CaseLoadError(f"{path}: header spacing {geometry.spacing} mm has zero, negative or NaN values; "
+                            f"expected positive finite spacing")
 
 
 def fingerprint_case(case: Case, *, full: bool, n_card_channels: int, seed: int = 0) -> CaseFingerprint:
@@ -132,20 +136,22 @@ def fingerprint_case(case: Case, *, full: bool, n_card_channels: int, seed: int 
         n_card_channels: Channels the card declares, checked against the header.
         seed: Seed of the intensity sampling (combined with the case id, so results do not depend on order).
     """
-    geometry, n_channels = header_geometry(case, n_card_channels)
-    base = CaseFingerprint(case.dataset_id, case.case_id, geometry.shape, geometry.spacing, n_channels, False)
     if not full:
-        return base
+        geometry, n_channels = header_geometry(case, n_card_channels)
+        return CaseFingerprint(case.dataset_id, case.case_id, geometry.shape, geometry.spacing, n_channels, False)
+    # A full pass decodes the image anyway: its grid is taken from there rather than from a second header read.
+    image = case.image  # (C, X, Y, Z); the Case checks the channel count against the card
+    geometry = case.geometry
+    _check_spacing(geometry, case.entry.image_files[0] if case.entry.image_files else None)
     masks = case.masks()
     objects = tuple(_object_stats(name, mask, geometry.spacing) for name, mask in masks.items())
-    foreground = np.zeros(geometry.shape, dtype=bool)
+    foreground = np.zeros_like(image[0], dtype=bool)  # same memory order as the image: fast masked gathers
     for mask in masks.values():
         foreground |= mask
     rng = np.random.default_rng([seed, _stable_int(case.case_id)])
-    image = case.image
     intensities = tuple(_intensity(str(name), image[index], foreground, rng)
                         for index, name in enumerate(case.channel_names))
-    return CaseFingerprint(case.dataset_id, case.case_id, geometry.shape, geometry.spacing, n_channels, True,
+    return CaseFingerprint(case.dataset_id, case.case_id, geometry.shape, geometry.spacing, image.shape[0], True,
                            objects, intensities)
 
 

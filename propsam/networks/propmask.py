@@ -8,13 +8,15 @@ own encoder features above them; deep supervision as in Box2Mask.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor, nn
 
 from propsam.config import PropMaskConfig
 from propsam.networks.attention import CrossAttention
 from propsam.networks.blocks import Decoder, Encoder
-from propsam.networks.box2mask import _check_input
+from propsam.networks.box2mask import Box2Mask, _check_input
 
 __all__ = ["PropMask"]
 
@@ -46,6 +48,31 @@ class PropMask(nn.Module):
         ) if config.fuse_query else None
         self.decoder = Decoder(config.channels, config.convs_per_stage, config.negative_slope,
                                bottleneck_head=config.bottleneck_head)
+
+    @torch.no_grad()
+    def init_from_box2mask(self, box2mask: Box2Mask) -> None:
+        """Warm start from a trained Box2Mask of the same channels: its encoder becomes the image encoder, its
+        decoder the decoder, and (with ``fuse_query``) the fusion convolutions pass the target's own features, so
+        the network starts out as Box2Mask applied to each target crop and learns to use the guide from there.
+
+        Raises:
+            ValueError: Box2Mask's channels, convolutions per stage, input channels or heads differ.
+        """
+        mine, theirs = self.config, box2mask.config
+        for name in ("channels", "convs_per_stage", "in_channels", "bottleneck_head"):
+            if getattr(mine, name) != getattr(theirs, name):
+                raise ValueError(f"init_from_box2mask: Box2Mask {name}={getattr(theirs, name)!r} differs from "
+                                 f"PropMask {name}={getattr(mine, name)!r}; expected the same")
+        self.image_encoder.load_state_dict(box2mask.encoder.state_dict())
+        self.decoder.load_state_dict(box2mask.decoder.state_dict())
+        if self.fuse is not None:
+            for module, s in zip(self.fuse, self.attention_stages, strict=True):
+                conv = cast(nn.Conv2d, module)
+                width = mine.channels[s]
+                conv.weight.zero_()
+                conv.weight[:, width:, 0, 0] = torch.eye(width)  # input order: (attention output, target features)
+                if conv.bias is not None:
+                    conv.bias.zero_()
 
     def encode_guide(self, guide_image: Tensor, guide_mask: Tensor) -> tuple[list[Tensor], list[Tensor]]:
         """Image and mask features of the guide at the attention stages, lowest-attention-resolution... last.

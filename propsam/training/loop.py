@@ -29,7 +29,14 @@ from pathlib import Path
 
 import torch
 
-from propsam.checkpoint import NetworkKind, TrainingMetadata, load_checkpoint, load_training_state, save_checkpoint
+from propsam.checkpoint import (
+    CheckpointError,
+    NetworkKind,
+    TrainingMetadata,
+    load_checkpoint,
+    load_training_state,
+    save_checkpoint,
+)
 from propsam.config import Box2MaskConfig, NetworkConfig, PropMaskConfig
 from propsam.inference.runtime import Precision, parse_precision
 from propsam.networks import build_network
@@ -72,6 +79,8 @@ class TrainOptions:
         augment: Augmentation settings (PropMask uses flips and rotations only).
         time_budget_s: Stop after the epoch that passes this wall time (s); None: no limit.
         data_description: Free text stored in checkpoint metadata.
+        init_from: PropMask only: a Box2Mask checkpoint of the same channels to warm-start from
+            (:meth:`PropMask.init_from_box2mask`); ignored when resuming. None: random initialisation (the paper).
     """
 
     epochs: int = 100
@@ -93,6 +102,7 @@ class TrainOptions:
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     time_budget_s: float | None = None
     data_description: str = ""
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "samples_per_epoch", "batch_size", "val_every", "val_samples", "cosine_period"):
@@ -191,6 +201,8 @@ def _train(kind: NetworkKind, cases_train: CaseSource, cases_val: CaseSource | N
                                 DEFAULT_LR[kind] if options.lr is None else options.lr)
     history: list[EpochRecord] = []
     best_val: float | None = None
+    if options.init_from is not None and kind is NetworkKind.PROPMASK and not (options.resume and last.exists()):
+        _warm_start(network, options.init_from)
     if options.resume and last.exists():
         history, best_val = _restore(last, kind, config, network, runner, device)
         _log.info("resuming %s from %s after epoch %d", kind.value, last, len(history))
@@ -219,10 +231,21 @@ def _train(kind: NetworkKind, cases_train: CaseSource, cases_val: CaseSource | N
     return _finish(kind, out_dir, config, history, started, stopped and len(history) < options.epochs)
 
 
+def _warm_start(network: torch.nn.Module, path: str) -> None:
+    source = load_checkpoint(path, kind=NetworkKind.BOX2MASK)
+    try:
+        network.init_from_box2mask(source.network)  # type: ignore[operator]
+    except ValueError as err:
+        raise CheckpointError(f"TrainOptions.init_from {path}: {err}") from err
+    _log.info("PropMask warm-started from Box2Mask %s (sha256 %s)", path, source.sha256[:12])
+
+
 def _metadata(record: EpochRecord, options: TrainOptions) -> TrainingMetadata:
     notes = (f"batch_size={options.batch_size}, weight_decay={options.weight_decay}, cosine_period="
              f"{options.cosine_period}, min_lr={options.min_lr}, smooth={options.smooth}, {options.samples}, "
              f"{options.augment}")
+    if options.init_from is not None:
+        notes += f", init_from={options.init_from}"
     return TrainingMetadata(epochs=record.epoch, samples_per_epoch=options.samples_per_epoch,
                             train_loss=record.train_loss, val_loss=record.val_loss, val_dice=record.val_dice,
                             seed=options.seed, data=options.data_description, notes=notes)

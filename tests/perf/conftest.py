@@ -41,6 +41,7 @@ __all__ = [
     "DemoCollection",
     "f1_card",
     "LARGE_SHAPE",
+    "SMALL_SHAPE",
     "MANY_CASES",
     "DEMO_NIFTI_IDS",
 ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from benchmark.fingerprint.runner import CasePass, run_cases
 
 if TYPE_CHECKING:
-    from tests.perf.conftest import DemoCollection, F1Dataset, PerfRecorder
+    from tests.perf.conftest import DemoCollection, F1Dataset, LargeCase, PerfRecorder
 
 __all__: list[str] = []
 
@@ -65,6 +65,25 @@ def test_full_pass_against_gunzip(demo_collection: DemoCollection, perf: PerfRec
               ms_per_case=timing.subject_median_s / cases * 1e3)
     perf.target("full_pass_over_gunzip", timing.ratio, FULL_PASS_OVER_GUNZIP_TARGET,
                 "full fingerprint pass time over gunzip time of the same files, one core each")
+
+
+def test_full_pass_against_gunzip_on_a_large_case(large_case: LargeCase, perf: PerfRecorder) -> None:
+    """The same ratio on one 512 x 512 x 300 CT-like case, where decoding rather than per-file costs dominates."""
+    reader = large_case.dataset.reader()
+    files = (large_case.image, large_case.label)
+
+    def gunzip() -> None:
+        for path in files:
+            gzip.decompress(path.read_bytes())
+
+    timing = perf.side_by_side(lambda: run_cases(reader, full=True, cache_dir=None, workers=1), gunzip, rounds=3)
+
+    perf.info(what="run_cases(full=True, cache_dir=None, workers=1) over one 512x512x300 int16 case with 3 objects "
+                   "(subject) vs gzip.decompress of its image and label (baseline)",
+              full_pass_s=timing.subject_median_s, gunzip_s=timing.baseline_median_s,
+              compressed_mb=sum(p.stat().st_size for p in files) / 1e6)
+    perf.target("full_pass_over_gunzip_large", timing.ratio, FULL_PASS_OVER_GUNZIP_TARGET,
+                "full fingerprint pass time over gunzip time of one 512x512x300 case, one core each")
 
 
 def test_warm_cache_against_cold(demo_collection: DemoCollection, perf: PerfRecorder,

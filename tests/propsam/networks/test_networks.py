@@ -118,3 +118,23 @@ def test_bad_configs(kwargs: dict[str, object], message: str) -> None:
         Box2MaskConfig(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="attention_stages"):
         PropMaskConfig(channels=(4, 8), input_size=16, attention_stages=3)
+
+
+def test_propmask_warm_started_from_box2mask_starts_as_box2mask() -> None:
+    torch.manual_seed(0)
+    box2mask = Box2Mask(TINY_BOX2MASK).eval()
+    propmask = PropMask(PropMaskConfig(channels=(4, 8, 16, 16), input_size=32, attention_stages=2,
+                                       fuse_query=True)).eval()
+    propmask.init_from_box2mask(box2mask)
+    targets = torch.randn(3, 3, 32, 32)
+    with torch.no_grad():
+        expected = box2mask(targets)
+        got = propmask(targets, torch.randn(1, 3, 32, 32), torch.ones(1, 1, 32, 32))
+    for a, b in zip(got, expected, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_warm_start_needs_the_same_channels() -> None:
+    with pytest.raises(ValueError, match=r"Box2Mask channels=\(4, 8, 16, 16\) differs from PropMask channels"):
+        PropMask(PropMaskConfig(channels=(4, 8, 8), input_size=32, attention_stages=2)).init_from_box2mask(
+            Box2Mask(TINY_BOX2MASK))
