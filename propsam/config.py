@@ -13,7 +13,9 @@ PropMask (S1.4.1) has an image encoder and a mask encoder shaped like Box2Mask's
 
 Presets:
     ``PAPER_*``: the paper's sizes (224 x 224 input).
-    ``SMALL_*``: a 96 x 96, narrow network that trains in minutes on 2 CPU cores (demo weights).
+    ``SMALL_*``: a 96 x 96, narrow network that trains in minutes on 2 CPU cores (demo weights); its PropMask
+    also fuses the target's own features and the guide mask's features into the attention output
+    (``fuse_query``, ``fuse_guide``), which the paper's PropMask does not.
     ``TINY_*``: 32 x 32, four stages, for unit tests only.
 """
 
@@ -133,6 +135,9 @@ class PropMaskConfig:
         key_channels: Width of the query/key projections; 0 means the stage's own channel count.
         fuse_query: Concatenate the target's own encoder features to the attention output (1x1 convolution)
             before the decoder; the paper passes the attention output alone (False).
+        fuse_guide: With ``fuse_query``, also concatenate the guide's mask features at the same position (a local
+            prior: adjacent slices overlap), which CPU-sized training learns far faster than attention alone;
+            not in the paper (False).
         bottleneck_head: As in :class:`Box2MaskConfig`.
         name: Preset name, recorded in checkpoints.
     """
@@ -146,6 +151,7 @@ class PropMaskConfig:
     attention_stages: int = 4
     key_channels: int = 0
     fuse_query: bool = False
+    fuse_guide: bool = False
     bottleneck_head: bool = False
     name: str = "custom"
 
@@ -153,6 +159,8 @@ class PropMaskConfig:
         object.__setattr__(self, "channels", tuple(self.channels))
         _check_common(type(self).__name__, self.channels, self.in_channels, self.convs_per_stage,
                       self.input_size, self.negative_slope)
+        if self.fuse_guide and not self.fuse_query:
+            raise ValueError("PropMaskConfig.fuse_guide=True needs fuse_query=True (the fusion convolution)")
         if not 1 <= self.attention_stages <= len(self.channels):
             raise ValueError(f"PropMaskConfig.attention_stages must be in [1, {len(self.channels)}], "
                              f"got {self.attention_stages}")
@@ -192,7 +200,8 @@ NetworkConfig = Box2MaskConfig | PropMaskConfig
 PAPER_BOX2MASK = Box2MaskConfig(name="paper")
 PAPER_PROPMASK = PropMaskConfig(name="paper")
 SMALL_BOX2MASK = Box2MaskConfig(channels=(8, 16, 32, 64, 96, 96), input_size=96, name="small")
-SMALL_PROPMASK = PropMaskConfig(channels=(8, 16, 32, 64, 96, 96), input_size=96, fuse_query=True, name="small")
+SMALL_PROPMASK = PropMaskConfig(channels=(8, 16, 32, 64, 96, 96), input_size=96, fuse_query=True, fuse_guide=True,
+                                name="small")
 TINY_BOX2MASK = Box2MaskConfig(channels=(4, 8, 16, 16), input_size=32, name="tiny")
 TINY_PROPMASK = PropMaskConfig(channels=(4, 8, 16, 16), input_size=32, attention_stages=2, name="tiny")
 

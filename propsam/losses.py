@@ -2,12 +2,20 @@
 
 Eq. 1: for every supervised stage s, P_s = sigmoid(logits_s), M_s the ground truth rescaled to that stage's
 resolution, and the stage loss is 1 - 2 sum(P M) / (sum(P^2) + sum(M^2)); the total is the mean over stages.
-Sums run over the pixels of one sample; the batch loss is the mean over samples.
+Sums run over the pixels of one sample; the batch loss is the mean over samples. For PropMask the paper extends
+the loss "to accommodate the number of adjacent slices" (S1.4.3): with ``group=T`` the sums run over the pixels of
+all T target slices of a task (T consecutive rows of the batch), so a target past the object's end that is predicted
+as foreground raises the task's denominator instead of saturating a loss of its own.
 
 One addition: a smoothing term ``smooth`` is added to the numerator and the denominator. Without it a target slice
 with no foreground (PropMask tasks contain slices past the object's end, where the network must learn to predict
 nothing) gives a loss of exactly 1 whatever the prediction, hence no gradient. ``smooth=0`` is Eq. 1 verbatim
 (with a tiny guard against 0 / 0).
+
+Optional, not in the paper: ``bce_weight`` adds that multiple of the binary cross-entropy to every stage's loss
+(as nnU-Net's Dice + CE). Soft Dice alone gives almost no gradient against false positives on a slice with no
+foreground once they cover more than a few pixels, which is how PropMask learns to stop; short CPU trainings
+(the demo weights) need the per-pixel signal. The default 0 is Eq. 1.
 
 The target is rescaled to each stage by averaging 2**s x 2**s blocks and thresholding at 0.5, which keeps M_s binary
 as Eq. 1 requires.
@@ -34,36 +42,46 @@ def downsample_target(target: Tensor, size: tuple[int, int]) -> Tensor:
     return (F.adaptive_avg_pool2d(target, size) >= 0.5).float()
 
 
-def soft_dice_loss(prob: Tensor, target: Tensor, *, smooth: float = 1.0) -> Tensor:
+def soft_dice_loss(prob: Tensor, target: Tensor, *, smooth: float = 1.0, group: int = 1) -> Tensor:
     """Per-sample soft Dice loss 1 - (2 sum(P M) + smooth) / (sum(P^2) + sum(M^2) + smooth).
 
     Args:
         prob: (B, 1, h, w) probabilities.
         target: (B, 1, h, w) binary target.
         smooth: Smoothing term (see the module docstring).
+        group: Rows per sample: sums run over ``group`` consecutive rows (B must be a multiple).
 
     Returns:
-        (B,) losses in [0, 1].
+        (B / group,) losses in [0, 1].
+
+    Raises:
+        ValueError: B is not a multiple of ``group``.
     """
-    prob, target = prob.float().flatten(1), target.float().flatten(1)
+    if group < 1 or prob.shape[0] % group:
+        raise ValueError(f"soft_dice_loss group={group} must be >= 1 and divide the batch size {prob.shape[0]}")
+    prob = prob.float().reshape(prob.shape[0] // group, -1)
+    target = target.float().reshape(target.shape[0] // group, -1)
     intersection = (prob * target).sum(dim=1)
     denominator = (prob * prob).sum(dim=1) + (target * target).sum(dim=1)
     return 1.0 - (2.0 * intersection + smooth) / (denominator + smooth + _EPS)
 
 
-def deep_supervision_dice_loss(logits: Sequence[Tensor], target: Tensor, *, smooth: float = 1.0) -> Tensor:
+def deep_supervision_dice_loss(logits: Sequence[Tensor], target: Tensor, *, smooth: float = 1.0,
+                               group: int = 1, bce_weight: float = 0.0) -> Tensor:
     """Eq. 1: the soft Dice loss averaged over the supervised stages (and over the batch).
 
     Args:
         logits: One (B, 1, h_s, w_s) logit map per stage, as the networks return them.
         target: (B, 1, H, W) or (B, H, W) binary ground truth at full resolution.
         smooth: Smoothing term (see the module docstring).
+        group: Rows per sample (PropMask: targets per task; see the module docstring).
+        bce_weight: Weight of an added binary cross-entropy term (0: Eq. 1 alone).
 
     Returns:
         Scalar loss (float32).
 
     Raises:
-        ValueError: No stages, or a target whose batch size does not match.
+        ValueError: No stages, a target whose batch size does not match, or a batch not a multiple of ``group``.
     """
     if len(logits) == 0:
         raise ValueError("deep_supervision_dice_loss needs at least one stage of logits, got none")
@@ -75,7 +93,10 @@ def deep_supervision_dice_loss(logits: Sequence[Tensor], target: Tensor, *, smoo
     stage_losses = []
     for stage in logits:
         m = downsample_target(target, (stage.shape[-2], stage.shape[-1]))
-        stage_losses.append(soft_dice_loss(torch.sigmoid(stage.float()), m, smooth=smooth).mean())
+        loss = soft_dice_loss(torch.sigmoid(stage.float()), m, smooth=smooth, group=group).mean()
+        if bce_weight:
+            loss = loss + bce_weight * F.binary_cross_entropy_with_logits(stage.float(), m)
+        stage_losses.append(loss)
     return torch.stack(stage_losses).mean()
 
 

@@ -19,7 +19,7 @@ __all__ = ["build_parser", "main", "main_entry"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from benchmark.cli import catalog_commands, demo_command, fingerprint_commands, home_commands
+    from benchmark.cli import catalog_commands, demo_command, fingerprint_commands, home_commands, models_commands
 
     parser = argparse.ArgumentParser(prog="propbench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"propbench {__version__}")
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = datasets.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (catalog_commands, home_commands, demo_command, fingerprint_commands):
         module.register(commands)
+    models_commands.register(groups)
     return parser
 
 

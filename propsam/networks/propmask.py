@@ -43,8 +43,9 @@ class PropMask(nn.Module):
         self.attention = nn.ModuleList(
             CrossAttention(config.channels[s], config.key_channels or config.channels[s])
             for s in self.attention_stages)
+        parts = 3 if config.fuse_guide else 2  # (attention output, target features[, guide mask features])
         self.fuse = nn.ModuleList(
-            nn.Conv2d(2 * config.channels[s], config.channels[s], kernel_size=1) for s in self.attention_stages
+            nn.Conv2d(parts * config.channels[s], config.channels[s], kernel_size=1) for s in self.attention_stages
         ) if config.fuse_query else None
         self.decoder = Decoder(config.channels, config.convs_per_stage, config.negative_slope,
                                bottleneck_head=config.bottleneck_head)
@@ -70,7 +71,8 @@ class PropMask(nn.Module):
                 conv = cast(nn.Conv2d, module)
                 width = mine.channels[s]
                 conv.weight.zero_()
-                conv.weight[:, width:, 0, 0] = torch.eye(width)  # input order: (attention output, target features)
+                # Input order: (attention output, target features[, guide mask features]); pass the targets only.
+                conv.weight[:, width:2 * width, 0, 0] = torch.eye(width)
                 if conv.bias is not None:
                     conv.bias.zero_()
 
@@ -124,6 +126,9 @@ class PropMask(nn.Module):
         for i, s in enumerate(self.attention_stages):
             attended = self.attention[i](skips[s], guide_features[i], mask_features[i])
             if self.fuse is not None:
-                attended = self.fuse[i](torch.cat([attended, skips[s]], dim=1))
+                parts = [attended, skips[s]]
+                if self.config.fuse_guide:
+                    parts.append(mask_features[i].expand(attended.shape[0], -1, -1, -1))
+                attended = self.fuse[i](torch.cat(parts, dim=1))
             skips[s] = attended
         return self.decoder(skips)  # type: ignore[no-any-return]

@@ -67,7 +67,7 @@ class SampleStream(Dataset[tuple[np.ndarray, np.ndarray]]):
 
 
 def forward_batch(kind: NetworkKind, network: torch.nn.Module, images: Tensor, masks: Tensor,
-                  device: torch.device) -> tuple[list[Tensor], Tensor]:
+                  device: torch.device) -> tuple[list[Tensor], Tensor, int]:
     """Run a collated batch through the network.
 
     Args:
@@ -78,15 +78,16 @@ def forward_batch(kind: NetworkKind, network: torch.nn.Module, images: Tensor, m
         device: Where the network lives.
 
     Returns:
-        (logits per stage, full resolution first, each (N, 1, h, w); target (N, 1, S, S) float), with N = B for
-        Box2Mask and B * T for PropMask (each task's guide is encoded once and shared by its T targets).
+        (logits per stage, full resolution first, each (N, 1, h, w); target (N, 1, S, S) float; rows per sample),
+        with N = B and 1 row per sample for Box2Mask, N = B * T and T rows per task for PropMask (each task's guide
+        is encoded once and shared by its T targets; its rows are consecutive).
     """
     images = images.to(device, dtype=torch.float32, non_blocking=True)
     masks = masks.to(device, non_blocking=True)
     if kind is NetworkKind.BOX2MASK:
         # Contiguous copies: convolutions on stride-0 (expanded) inputs take a much slower path on CPU.
         x = images[:, None].expand(-1, 3, -1, -1).contiguous()
-        return network(x), masks[:, None].float()
+        return network(x), masks[:, None].float(), 1
     b, t1, s, _ = images.shape
     t = t1 - 1
     guide = images[:, :1].expand(-1, 3, -1, -1).contiguous()
@@ -95,4 +96,4 @@ def forward_batch(kind: NetworkKind, network: torch.nn.Module, images: Tensor, m
     mask_features = [f.repeat_interleave(t, dim=0) for f in mask_features]
     targets = images[:, 1:].reshape(b * t, 1, s, s).expand(-1, 3, -1, -1).contiguous()
     logits = network.decode(targets, guide_features, mask_features)  # type: ignore[operator]
-    return logits, masks[:, 1:].reshape(b * t, 1, s, s).float()
+    return logits, masks[:, 1:].reshape(b * t, 1, s, s).float(), t

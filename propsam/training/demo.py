@@ -7,9 +7,12 @@ Settings (recorded in each checkpoint's metadata and in ``demo-training.json``):
 - PropMask is warm-started from the trained Box2Mask (``TrainOptions.init_from``: image encoder and decoder copied,
   fusion set to pass the target's features), which the paper does not do: from random weights PropMask needs far
   more than a few CPU minutes;
-- the paper's optimiser, schedule, loss, sampling and augmentation, with epochs of 128 samples (Box2Mask, batches
-  of 32) or 32 tasks (PropMask, batches of 8 tasks of 4 targets), validation on 64 samples or tasks when the
-  budget runs out;
+- PropMask's loss adds binary cross-entropy (``TrainOptions.bce_weight=1``) to Eq. 1: Dice alone barely penalises
+  foreground predicted on slices past the object's end, and a PropMask that does not learn to predict nothing
+  there propagates to the volume's edge;
+- otherwise the paper's optimiser, schedule, loss, sampling and augmentation, with epochs of 128 samples
+  (Box2Mask, batches of 32) or 32 tasks (PropMask, batches of 8 tasks of 4 targets), validation on 64 samples
+  or tasks when the budget runs out;
 - ``min_area=25`` pixels instead of the paper's 100: demo volumes are about 96 x 96 voxels, where the paper's rule
   would drop most cross-sections of thin structures (100 pixels of a 512 x 512 CT slice are about 3.5 of 96 x 96).
 
@@ -55,6 +58,7 @@ class DemoSettings:
     val_samples: int = 64
     min_area: int = 25
     warm_start: bool = True
+    propmask_bce_weight: float = 1.0
     seed: int = 0
     threads: int | None = None
     box2mask: Box2MaskConfig = SMALL_BOX2MASK
@@ -109,7 +113,8 @@ def train_demo_weights(cases_train: CaseSource, cases_val: CaseSource, out_dir: 
         remaining = max(budget_s - (time.perf_counter() - started), 1.0)
         prop = train_propmask(train, val, settings.propmask, replace(
             base, samples_per_epoch=settings.propmask_tasks_per_epoch, batch_size=settings.propmask_batch_size,
-            time_budget_s=remaining, init_from=str(b2m.best_checkpoint) if settings.warm_start else None),
+            time_budget_s=remaining, bce_weight=settings.propmask_bce_weight,
+            init_from=str(b2m.best_checkpoint) if settings.warm_start else None),
             out / "propmask")
     finally:
         torch.set_num_threads(threads_before)

@@ -45,6 +45,7 @@ class EpochRunner:
     batch_size: int
     workers: int
     smooth: float
+    bce_weight: float
 
     @classmethod
     def create(cls, kind: NetworkKind, network: torch.nn.Module, options: TrainOptions, device: torch.device,
@@ -58,7 +59,7 @@ class EpochRunner:
         if workers is None:
             workers = min(8, os.cpu_count() or 1) if device.type == "cuda" else 0
         return cls(kind, network, optimizer, scheduler, scaler, precision, device, options.batch_size, workers,
-                   options.smooth)
+                   options.smooth, options.bce_weight)
 
     @property
     def lr(self) -> float:
@@ -83,8 +84,9 @@ class EpochRunner:
         total, count = 0.0, 0
         for images, masks in self._loader(stream):
             with self._autocast():
-                logits, target = forward_batch(self.kind, self.network, images, masks, self.device)
-            loss = deep_supervision_dice_loss(logits, target, smooth=self.smooth)
+                logits, target, group = forward_batch(self.kind, self.network, images, masks, self.device)
+            loss = deep_supervision_dice_loss(logits, target, smooth=self.smooth, group=group,
+                                              bce_weight=self.bce_weight)
             self.optimizer.zero_grad(set_to_none=True)
             if self.scaler is not None:
                 self.scaler.scale(loss).backward()
@@ -105,8 +107,10 @@ class EpochRunner:
         loss_sum, dice_sum, batches, n = 0.0, 0.0, 0, 0
         for images, masks in self._loader(stream):
             with self._autocast():
-                logits, target = forward_batch(self.kind, self.network, images, masks, self.device)
-            loss_sum += float(deep_supervision_dice_loss(logits, target, smooth=self.smooth)) * images.shape[0]
+                logits, target, group = forward_batch(self.kind, self.network, images, masks, self.device)
+            loss = deep_supervision_dice_loss(logits, target, smooth=self.smooth, group=group,
+                                              bce_weight=self.bce_weight)
+            loss_sum += float(loss) * images.shape[0]
             dice = dice_score(logits[0], target)
             dice_sum += float(dice.sum())
             batches += images.shape[0]

@@ -75,6 +75,8 @@ class TrainOptions:
         seed: Seeds weights initialisation and every sample.
         resume: Continue from ``out_dir/last.pt`` if it exists.
         smooth: Smoothing term of the Dice loss (propsam.losses).
+        bce_weight: Weight of a binary cross-entropy term added to the Dice loss (propsam.losses); 0 (the paper)
+            keeps Eq. 1 alone.
         samples: Sampling settings.
         augment: Augmentation settings (PropMask uses flips and rotations only).
         time_budget_s: Stop after the epoch that passes this wall time (s); None: no limit.
@@ -98,6 +100,7 @@ class TrainOptions:
     seed: int = 0
     resume: bool = False
     smooth: float = 1.0
+    bce_weight: float = 0.0
     samples: SampleSettings = field(default_factory=SampleSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     time_budget_s: float | None = None
@@ -242,8 +245,8 @@ def _warm_start(network: torch.nn.Module, path: str) -> None:
 
 def _metadata(record: EpochRecord, options: TrainOptions) -> TrainingMetadata:
     notes = (f"batch_size={options.batch_size}, weight_decay={options.weight_decay}, cosine_period="
-             f"{options.cosine_period}, min_lr={options.min_lr}, smooth={options.smooth}, {options.samples}, "
-             f"{options.augment}")
+             f"{options.cosine_period}, min_lr={options.min_lr}, smooth={options.smooth}, "
+             f"bce_weight={options.bce_weight}, {options.samples}, {options.augment}")
     if options.init_from is not None:
         notes += f", init_from={options.init_from}"
     return TrainingMetadata(epochs=record.epoch, samples_per_epoch=options.samples_per_epoch,

@@ -60,3 +60,21 @@ def test_bad_inputs() -> None:
         deep_supervision_dice_loss([], torch.zeros(1, 1, 2, 2))
     with pytest.raises(ValueError, match=r"target must be \(B, 1, H, W\) with B = 2, got \(1, 1, 2, 2\)"):
         deep_supervision_dice_loss([torch.zeros(2, 1, 2, 2)], torch.zeros(1, 1, 2, 2))
+
+
+def test_grouped_rows_sum_over_a_task() -> None:
+    prob = torch.tensor([[[[0.8, 0.2]]], [[[0.5, 0.0]]]])  # two target slices (2, 1, 1, 2) of one task
+    target = torch.tensor([[[[1.0, 0.0]]], [[[0.0, 0.0]]]])  # the second is past the object's end
+    # Task sums: sum(PM) = 0.8; sum(P^2) = 0.64 + 0.04 + 0.25 = 0.93; sum(M^2) = 1
+    assert soft_dice_loss(prob, target, smooth=0.0, group=2).item() == pytest.approx(1 - 1.6 / 1.93, abs=1e-6)
+    with pytest.raises(ValueError, match="group=3 must be >= 1 and divide the batch size 2"):
+        soft_dice_loss(prob, target, group=3)
+
+
+def test_optional_cross_entropy_term() -> None:
+    logits = torch.tensor([[[[_logit(0.8), _logit(0.4)]]]])  # (1, 1, 1, 2)
+    target = torch.tensor([[[[1.0, 0.0]]]])
+    dice = 1 - 1.6 / (0.64 + 0.16 + 1.0)
+    bce = -(math.log(0.8) + math.log(0.6)) / 2
+    loss = deep_supervision_dice_loss([logits], target, smooth=0.0, bce_weight=0.5)
+    assert loss.item() == pytest.approx(dice + 0.5 * bce, abs=1e-5)

@@ -66,10 +66,11 @@ def test_propmask_output_shapes() -> None:
     assert [tuple(o.shape) for o in outputs] == [(5, 1, 32, 32), (5, 1, 16, 16), (5, 1, 8, 8)]
 
 
-@pytest.mark.parametrize("fuse_query", [False, True])
-def test_propmask_broadcast_guide_equals_one_copy_per_target(fuse_query: bool) -> None:
+@pytest.mark.parametrize(("fuse_query", "fuse_guide"), [(False, False), (True, False), (True, True)])
+def test_propmask_broadcast_guide_equals_one_copy_per_target(fuse_query: bool, fuse_guide: bool) -> None:
     torch.manual_seed(0)
-    config = PropMaskConfig(channels=(4, 8, 16, 16), input_size=32, attention_stages=3, fuse_query=fuse_query)
+    config = PropMaskConfig(channels=(4, 8, 16, 16), input_size=32, attention_stages=3, fuse_query=fuse_query,
+                            fuse_guide=fuse_guide)
     network = PropMask(config).eval()
     targets = torch.randn(4, 3, 32, 32)
     guide = torch.randn(1, 3, 32, 32)
@@ -118,13 +119,15 @@ def test_bad_configs(kwargs: dict[str, object], message: str) -> None:
         Box2MaskConfig(**kwargs)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="attention_stages"):
         PropMaskConfig(channels=(4, 8), input_size=16, attention_stages=3)
+    with pytest.raises(ValueError, match="fuse_guide=True needs fuse_query=True"):
+        PropMaskConfig(fuse_guide=True)
 
 
 def test_propmask_warm_started_from_box2mask_starts_as_box2mask() -> None:
     torch.manual_seed(0)
     box2mask = Box2Mask(TINY_BOX2MASK).eval()
     propmask = PropMask(PropMaskConfig(channels=(4, 8, 16, 16), input_size=32, attention_stages=2,
-                                       fuse_query=True)).eval()
+                                       fuse_query=True, fuse_guide=True)).eval()
     propmask.init_from_box2mask(box2mask)
     targets = torch.randn(3, 3, 32, 32)
     with torch.no_grad():

@@ -1,0 +1,73 @@
+"""Demo weights: a model's demo trainer run on the demo collection's training split, cached by what they depend on.
+
+The cache entry's key combines the trainer, the package version, the budget, the seed and the data version (DataLad
+commit) of every demo dataset, so new data or new code trains again and nothing else does. An entry is written to a
+temporary folder and renamed into place when complete, so an interrupted training never leaves a usable-looking
+half entry.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from benchmark.data.cards import DatasetCard
+from benchmark.data.home import DataHome
+from benchmark.errors import BenchmarkError
+from benchmark.fingerprint.content_keys import combined_key
+from benchmark.models.registry import ModelSpec, resolve
+from benchmark.splits import Subset
+from benchmark.training_data import split_volumes
+
+__all__ = ["demo_weights"]
+
+_DONE = "demo-weights.json"
+
+
+def _package_version() -> str:
+    try:
+        return version("propsam-bench")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def demo_weights(spec: ModelSpec, home: DataHome, cards: Sequence[DatasetCard], cache_dir: Path, *,
+                 budget_s: float, seed: int = 0) -> Path:
+    """The checkpoint of ``spec``'s demo trainer on ``cards``' training splits, trained now if not cached.
+
+    Args:
+        spec: A model spec with a ``demo_trainer``.
+        home: Data home holding the datasets.
+        cards: Datasets to train on (the demo collection).
+        cache_dir: Root of the cache (entries under ``demo-weights/``).
+        budget_s: Training time budget, s.
+        seed: Split seed.
+
+    Raises:
+        BenchmarkError: The model has no demo trainer, or training failed.
+    """
+    if not spec.demo_trainer:
+        raise BenchmarkError(f"model {spec.name!r} has no demo trainer; it needs no training or brings its weights")
+    key = combined_key([spec.demo_trainer, _package_version(), f"budget={budget_s:g}", f"seed={seed}",
+                        *(f"{card.id}={home.commit(card.id)}" for card in cards)])
+    entry = cache_dir / "demo-weights" / key
+    done = entry / _DONE
+    if done.is_file():
+        return entry / str(json.loads(done.read_text(encoding="utf-8"))["checkpoint"])
+    trainer = resolve(spec.demo_trainer, what=f"demo trainer of {spec.name!r}")
+    partial = entry.with_name(f".{key}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    train = split_volumes(home, cards, Subset.TRAIN, seed=seed)
+    val = split_volumes(home, cards, Subset.VAL, seed=seed)
+    checkpoint = Path(trainer(train, val, partial, budget_s=budget_s))
+    (partial / _DONE).write_text(json.dumps({"checkpoint": str(checkpoint.relative_to(partial)),
+                                             "trainer": spec.demo_trainer, "datasets": [c.id for c in cards],
+                                             "train_cases": len(train), "val_cases": len(val),
+                                             "budget_s": budget_s, "seed": seed}, indent=1), encoding="utf-8")
+    shutil.rmtree(entry, ignore_errors=True)
+    partial.rename(entry)
+    return entry / checkpoint.relative_to(partial)

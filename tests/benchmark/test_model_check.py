@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from baselines.naive import NaivePropagation
+from benchmark.data.dataset import open_reader
+from benchmark.errors import CaseError
+from benchmark.model_check import CheckRow, check_model, cross_section_change, summarize
+from benchmark.prompts import Plane
+from benchmark.splits import Subset
+from tests.benchmark.fingerprint.helpers import card
+from tests.synthetic import labelled_phantom, write_nifti
+
+
+def test_cross_section_change_by_hand() -> None:
+    # A prism (same square on 4 slices) does not change; guide 2 x 2 against 2 x 2 and 4 x 4 squares does.
+    prism = np.zeros((6, 6, 6), bool)
+    prism[1:3, 1:3, 1:5] = True
+    assert cross_section_change(prism, Plane.AXIAL, 2) == pytest.approx(0.0)
+    grow = prism.copy()
+    grow[1:5, 1:5, 4] = True  # last slice 4 x 4: 2D Dice with the 2 x 2 guide = 2*4/(4+16) = 0.4
+    assert cross_section_change(grow, Plane.AXIAL, 2) == pytest.approx(1 - (1 + 1 + 1 + 0.4) / 4)
+
+
+def test_naive_model_matches_its_own_baseline(tmp_path: Path) -> None:
+    for k in range(6):
+        image, label = labelled_phantom((20, 18, 10), seed=k)
+        write_nifti(tmp_path / "imagesTr" / f"c{k}.nii.gz", image)
+        write_nifti(tmp_path / "labelsTr" / f"c{k}.nii.gz", label)
+    reader = open_reader(card({"1": "liver", "2": "spleen"}), tmp_path)
+    rows, errors = check_model(NaivePropagation(), [reader], subset=Subset.TRAIN)
+    assert not errors and rows and all(r.dice == r.naive_dice for r in rows)
+    assert {r.object for r in rows} == {"liver", "spleen"}
+
+
+def test_summary_skips_nan_and_counts_changing_objects() -> None:
+    rows = [CheckRow("T", "a", "x", 0, 0.9, 0.5, 0.3, 0.1), CheckRow("T", "b", "x", 0, math.nan, 0.7, 0.1, 0.1),
+            CheckRow("T", "c", "x", 0, 0.7, 0.9, 0.0, 0.1)]
+    summary = summarize("M", rows, [CaseError("T", "d", None, "bad")])
+    assert summary.mean_dice == pytest.approx(0.8) and summary.mean_naive_dice == pytest.approx(0.7)
+    assert summary.n_changing == 1 and summary.changing_mean_dice == pytest.approx(0.9) and summary.n_errors == 1
