@@ -21,10 +21,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import cast, overload
 
 import numpy as np
 
-__all__ = ["TrainingCase", "CaseSource", "as_case_sequence", "read_case_folder", "split_cases"]
+__all__ = ["TrainingCase", "CaseSource", "as_training_case", "as_case_sequence", "read_case_folder", "split_cases"]
 
 #: What the training loops accept: any iterable of cases (a Sequence is read lazily by index).
 CaseSource = Iterable["TrainingCase"]
@@ -71,20 +72,71 @@ class TrainingCase:
         object.__setattr__(self, "spacing", spacing)
 
 
-def as_case_sequence(cases: CaseSource, *, argument: str = "cases") -> Sequence[TrainingCase]:
-    """A random-access view of ``cases``: a Sequence as it is, any other iterable read into a list.
+_CASE_ATTRIBUTES = ("case_id", "image", "masks", "spacing")
+
+
+def as_training_case(item: object, *, argument: str = "cases", index: int = 0) -> TrainingCase:
+    """``item`` as a :class:`TrainingCase`: itself, or built from any object with ``case_id``, ``image``, ``masks``
+    and ``spacing`` attributes (duck typing: the suite's training volumes, a user's own case class).
 
     Raises:
-        TypeError: An item that is not a :class:`TrainingCase`.
+        TypeError: ``item`` lacks one of the four attributes.
+        ValueError: Its values are not a valid case (see :class:`TrainingCase`).
+    """
+    if isinstance(item, TrainingCase):
+        return item
+    missing = [name for name in _CASE_ATTRIBUTES if not hasattr(item, name)]
+    if missing:
+        raise TypeError(f"{argument}[{index}]: items must be TrainingCase or have attributes "
+                        f"{list(_CASE_ATTRIBUTES)}; got {type(item).__name__} without {missing}")
+    values = {name: getattr(item, name) for name in _CASE_ATTRIBUTES}
+    return TrainingCase(case_id=str(values["case_id"]), image=values["image"], masks=values["masks"],
+                        spacing=values["spacing"])
+
+
+class _CaseView(Sequence[TrainingCase]):
+    """A lazy view of a sequence of case-like items, converting each to :class:`TrainingCase` on access."""
+
+    def __init__(self, items: Sequence[object], argument: str) -> None:
+        self._items = items
+        self._argument = argument
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> TrainingCase: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[TrainingCase]: ...
+
+    def __getitem__(self, index: int | slice) -> TrainingCase | Sequence[TrainingCase]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return as_training_case(self._items[index], argument=self._argument, index=index)
+
+
+def as_case_sequence(cases: CaseSource | Iterable[object], *, argument: str = "cases") -> Sequence[TrainingCase]:
+    """A random-access view of ``cases``.
+
+    A Sequence of :class:`TrainingCase` is returned as it is; a Sequence of other case-like objects (attributes
+    ``case_id``, ``image``, ``masks``, ``spacing``) is wrapped in a lazy view that converts each item on access (so
+    a sequence that loads cases from disk on indexing keeps memory flat); any other iterable is read into a list.
+
+    Raises:
+        TypeError: An item (the first is checked here, others on access) that is neither a TrainingCase nor has
+            the four attributes.
         ValueError: No cases.
     """
-    sequence = cases if isinstance(cases, Sequence) else list(cases)
+    sequence: Sequence[object] = cases if isinstance(cases, Sequence) else list(cases)
     if len(sequence) == 0:
         raise ValueError(f"{argument}: no training cases; expected at least one TrainingCase")
     first = sequence[0]
-    if not isinstance(first, TrainingCase):
-        raise TypeError(f"{argument}: items must be TrainingCase, got {type(first).__name__}")
-    return sequence
+    if isinstance(first, TrainingCase) and isinstance(sequence, list | tuple) \
+            and all(isinstance(c, TrainingCase) for c in sequence):
+        return cast(Sequence[TrainingCase], sequence)
+    as_training_case(first, argument=argument)  # fail early on items of the wrong kind
+    return _CaseView(sequence, argument)
 
 
 def _canonical(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[float, float, float]]:

@@ -10,36 +10,17 @@ from types import SimpleNamespace
 import pytest
 
 from benchmark.cli.main import main
+from tests.cards import write_card
 from tests.synthetic import labelled_phantom, ras_affine, write_nifti
 
 # Named like a paper dataset, so the tables show the paper's values beside ours.
-CARD = """schema_version = 1
-id = "D1"
-name = "AbdomenCT-1K"
-modality = "CT"
-channels = ["CT"]
-role = "internal"
-encoding = "label-map"
-default_version = "v1"
-[source]
-url = "built-in"
-access = "direct"
-licence = "CC0-1.0"
-citation = "test"
-[layout]
-family = "F1"
-confirmed = true
-[versions.v1]
-objects = { 1 = "liver", 2 = "kidneys", 3 = "pancreas" }
-"""
-
+OBJECTS = {"1": "liver", "2": "kidneys", "3": "pancreas"}
 
 @pytest.fixture(scope="module")
 def home(git_identity_module: Path, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     root = tmp_path_factory.mktemp("fp")
     cards = root / "cards"
-    cards.mkdir()
-    (cards / "D1.toml").write_text(CARD, encoding="utf-8")
+    write_card(cards, "D1", OBJECTS, name="AbdomenCT-1K")
     source = root / "download"
     for k in range(5):
         image, label = labelled_phantom((24, 20, 12), seed=k)
@@ -93,7 +74,7 @@ def test_characteristics_json_and_splits(home: SimpleNamespace, tmp_path: Path,
 def test_dataset_not_installed_names_the_install_command(home: SimpleNamespace, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     cards = Path(home.prefix[2])
-    (cards / "D2.toml").write_text(CARD.replace('id = "D1"', 'id = "D2"'), encoding="utf-8")
+    write_card(cards, "D2", OBJECTS, name="AbdomenCT-1K")
     try:
         status = main([*home.prefix, "fingerprint", "D2", "--out", str(tmp_path), "--no-cache"])
     finally:

@@ -12,31 +12,10 @@ from types import SimpleNamespace
 import pytest
 
 from benchmark.cli.main import main
+from tests.cards import write_card
 from tests.synthetic import labelled_phantom, write_nifti
 
 IMAGE = "imagesTr/case_000.nii.gz"
-CARD = """schema_version = 1
-id = "{id}"
-name = "Toy {id}"
-modality = "CT"
-channels = ["CT"]
-role = "internal"
-encoding = "label-map"
-default_version = "v1"
-[source]
-url = "https://example.org/toy-{id}"
-access = "direct"
-licence = "CC0-1.0"
-citation = "Toy"
-[layout]
-family = "F1"
-confirmed = true
-[layout.options]
-[versions.v1]
-objects = {{ 1 = "blob", 2 = "dot" }}
-"""
-
-
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = main(list(argv))
     captured = capsys.readouterr()
@@ -50,7 +29,7 @@ def setup(git_identity_module: Path, tmp_path_factory: pytest.TempPathFactory) -
     cards = root / "cards"
     cards.mkdir()
     for dataset_id in ("D1", "D2"):
-        (cards / f"{dataset_id}.toml").write_text(CARD.format(id=dataset_id), encoding="utf-8")
+        write_card(cards, dataset_id, {"1": "blob", "2": "dot"})
     source = root / "download"
     for k in range(2):
         image, label = labelled_phantom((12, 10, 6), seed=k)
@@ -126,7 +105,7 @@ def test_get_of_a_dataset_not_installed_gives_the_install_command(capsys: pytest
                                                                   setup: SimpleNamespace) -> None:
     status, _, err = _run(capsys, *setup.prefix, "get", "D2")
     assert status == 2 and "propbench datasets install D2 --from <SRC>" in err
-    assert "https://example.org/toy-D2" in err and "installed: D1" in err
+    assert "https://example.org/D2" in err and "installed: D1" in err
 
 
 def test_install_from_a_source_that_does_not_exist(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace,

@@ -6,27 +6,8 @@ from pathlib import Path
 import pytest
 
 from benchmark.cli.main import main
+from tests.cards import write_card
 from tests.synthetic import labelled_phantom, write_nifti
-
-CARD = """schema_version = 1
-id = "T1"
-name = "Test"
-modality = "CT"
-channels = ["CT"]
-role = "internal"
-encoding = "label-map"
-default_version = "v1"
-[source]
-url = "built-in"
-access = "direct"
-licence = "CC0-1.0"
-citation = "test"
-[layout]
-family = "F1"
-confirmed = true
-[versions.v1]
-objects = { 1 = "liver", 2 = "spleen" }
-"""
 
 
 def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
@@ -37,8 +18,7 @@ def test_list_json(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_check_naive_writes_a_table(git_identity: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cards = tmp_path / "cards"
-    cards.mkdir()
-    (cards / "T1.toml").write_text(CARD)
+    write_card(cards, "T1", {"1": "liver", "2": "spleen"})
     for k in range(6):
         image, label = labelled_phantom((16, 14, 8), seed=k)
         write_nifti(tmp_path / "src" / "imagesTr" / f"c{k}.nii.gz", image)

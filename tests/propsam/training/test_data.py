@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +38,57 @@ def test_as_case_sequence() -> None:
     assert as_case_sequence(iter([case])) == [case]
     with pytest.raises(ValueError, match="cases_val: no training cases"):
         as_case_sequence([], argument="cases_val")
-    with pytest.raises(TypeError, match="items must be TrainingCase, got str"):
-        as_case_sequence(["a"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"cases_train\[0\]: items must be TrainingCase or have attributes .* got str "
+                       r"without \['case_id', 'image', 'masks', 'spacing'\]"):
+        as_case_sequence(["a"], argument="cases_train")
+
+
+@dataclass(frozen=True)
+class _Volume:
+    """A case-like item of another package (the suite's training volumes have these four attributes)."""
+
+    case_id: str
+    image: np.ndarray
+    masks: dict[str, np.ndarray]
+    spacing: tuple[float, float, float]
+
+
+class _CountingVolumes(Sequence[_Volume]):
+    """A sequence that builds its items on indexing and counts the reads."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.reads = 0
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> _Volume:  # type: ignore[override]
+        if not 0 <= index < self.n:
+            raise IndexError(index)
+        self.reads += 1
+        return _Volume(f"v{index}", np.full((2, 3, 4), index, dtype=np.int16), {"obj": np.ones((2, 3, 4))}, (1, 2, 3))
+
+
+def test_as_case_sequence_wraps_case_like_items_lazily() -> None:
+    volumes = _CountingVolumes(3)
+    view = as_case_sequence(volumes, argument="cases_train")
+    assert len(view) == 3 and volumes.reads == 1  # only the first item is checked up front
+    case = view[2]
+    assert isinstance(case, TrainingCase) and case.case_id == "v2" and volumes.reads == 2
+    assert case.image.dtype == np.float32 and case.masks["obj"].dtype == bool and case.spacing == (1.0, 2.0, 3.0)
+    assert [c.case_id for c in view[1:]] == ["v1", "v2"]
+    assert [c.case_id for c in view] == ["v0", "v1", "v2"]
+
+
+def test_as_case_sequence_reports_a_bad_item_on_access() -> None:
+    good = _Volume("a", np.zeros((2, 2, 2)), {}, (1.0, 1.0, 1.0))
+    view = as_case_sequence([good, object()], argument="cases_val")
+    with pytest.raises(TypeError, match=r"cases_val\[1\]: items must be TrainingCase .* got object"):
+        view[1]
+    bad = _Volume("b", np.zeros((2, 2)), {}, (1.0, 1.0, 1.0))
+    with pytest.raises(ValueError, match="'b': image must be 3D"):
+        as_case_sequence([bad])
 
 
 def _write_folder(root: Path, n: int = 2) -> Path:
