@@ -58,6 +58,8 @@ class DemoSettings:
     min_area: int = 25
     warm_start: bool = True
     propmask_bce_weight: float = 0.0
+    propmask_end_bias: float = 0.0
+    cache_cases: bool = True
     seed: int = 0
     threads: int | None = None
     box2mask: Box2MaskConfig = SMALL_BOX2MASK
@@ -98,6 +100,8 @@ def train_demo_weights(cases_train: CaseSource, cases_val: CaseSource, out_dir: 
     out = Path(out_dir)
     train = as_case_sequence(cases_train, argument="cases_train")
     val = as_case_sequence(cases_val, argument="cases_val")
+    if settings.cache_cases:
+        train, val = [train[i] for i in range(len(train))], [val[i] for i in range(len(val))]
     threads_before = torch.get_num_threads()
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
@@ -113,6 +117,7 @@ def train_demo_weights(cases_train: CaseSource, cases_val: CaseSource, out_dir: 
         prop = train_propmask(train, val, settings.propmask, replace(
             base, samples_per_epoch=settings.propmask_tasks_per_epoch, batch_size=settings.propmask_batch_size,
             time_budget_s=remaining, bce_weight=settings.propmask_bce_weight,
+            samples=replace(base.samples, end_bias=settings.propmask_end_bias),
             init_from=str(b2m.best_checkpoint) if settings.warm_start else None),
             out / "propmask")
     finally:

@@ -53,6 +53,11 @@ class SampleSettings:
         max_slices: Most adjacent slices per side.
         targets_per_task: Targets drawn per PropMask task (with replacement when fewer exist).
         percentiles: Normalisation percentiles inside the mask.
+        end_bias: Probability that a PropMask task is moved to an end of its object along the plane's normal: the
+            guide becomes an eligible slice within one window of the object's first or last eligible slice and
+            the targets are drawn on the outer side, so many of them lie past the object's end with empty masks
+            (inference stops a direction only on a slice predicted wholly empty). 0 (the paper): targets drawn
+            around the guide as it was drawn.
     """
 
     planes: tuple[Plane, ...] = (Plane.AXIAL, Plane.CORONAL, Plane.SAGITTAL)
@@ -63,8 +68,11 @@ class SampleSettings:
     max_slices: int = 20
     targets_per_task: int = 4
     percentiles: tuple[float, float] = (0.5, 99.5)
+    end_bias: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.end_bias <= 1.0:
+            raise ValueError(f"SampleSettings.end_bias must be a probability in [0, 1], got {self.end_bias}")
         object.__setattr__(self, "planes", tuple(parse_plane(p, argument="planes") for p in self.planes))
         for name in ("box_scale", "context_scale"):
             low, high = getattr(self, name)
@@ -143,8 +151,12 @@ def build_index(cases: Sequence[TrainingCase], settings: SampleSettings) -> list
 def adjacent_indices(n_slices: int, guide: int, spacing_mm: float, window_mm: float = 20.0,
                      max_slices: int = 20) -> list[int]:
     """Slice indices within ``window_mm`` of ``guide`` on both sides, at most ``max_slices`` (at least 1) per side."""
-    per_side = max(1, min(max_slices, math.floor(window_mm / spacing_mm + 1e-6)))
+    per_side = _per_side(spacing_mm, window_mm, max_slices)
     return [k for k in range(guide - per_side, guide + per_side + 1) if k != guide and 0 <= k < n_slices]
+
+
+def _per_side(spacing_mm: float, window_mm: float, max_slices: int) -> int:
+    return max(1, min(max_slices, math.floor(window_mm / spacing_mm + 1e-6)))
 
 
 def _uniform2(rng: np.random.Generator, bounds: tuple[float, float]) -> tuple[float, float]:
@@ -179,15 +191,42 @@ def box2mask_sample(case: TrainingCase, ref: SliceRef, size: int, rng: np.random
 def propmask_task(case: TrainingCase, ref: SliceRef, size: int, rng: np.random.Generator,
                   settings: SampleSettings) -> PropMaskTask | None:
     """Draw targets and context for one guide slice; None when the volume has no adjacent slice on that plane."""
-    volume_mask = case.masks[ref.object_name]
     axis = normal_axis(ref.plane)
+    if settings.end_bias > 0 and rng.random() < settings.end_bias:
+        return _end_task(case, ref, size, rng, settings)
     candidates = adjacent_indices(case.image.shape[axis], ref.index, case.spacing[axis], settings.window_mm,
                                   settings.max_slices)
     if not candidates:
         return None
     n = settings.targets_per_task
     picks = rng.choice(len(candidates), size=n, replace=len(candidates) < n)
-    chosen = [candidates[int(i)] for i in picks]
+    return _task(case, ref, [candidates[int(i)] for i in picks], size, rng, settings)
+
+
+def _end_task(case: TrainingCase, ref: SliceRef, size: int, rng: np.random.Generator,
+              settings: SampleSettings) -> PropMaskTask | None:
+    """A task at one end of the object (see ``SampleSettings.end_bias``): guide near the end, targets outwards."""
+    axis = normal_axis(ref.plane)
+    depth = case.image.shape[axis]
+    areas = case.masks[ref.object_name].sum(axis=tuple(a for a in range(3) if a != axis))
+    eligible = np.nonzero(areas > settings.min_area)[0]
+    per_side = _per_side(case.spacing[axis], settings.window_mm, settings.max_slices)
+    step = 1 if rng.random() < 0.5 else -1
+    end = int(eligible[-1] if step > 0 else eligible[0])
+    near = [int(k) for k in eligible if abs(int(k) - end) < per_side]
+    guide = near[int(rng.integers(len(near)))]
+    outward = [guide + step * d for d in range(1, per_side + 1) if 0 <= guide + step * d < depth]
+    if not outward:
+        return None
+    n = settings.targets_per_task
+    picks = rng.choice(len(outward), size=n, replace=len(outward) < n)
+    return _task(case, SliceRef(ref.case_index, ref.object_name, ref.plane, guide), [outward[int(i)] for i in picks],
+                 size, rng, settings)
+
+
+def _task(case: TrainingCase, ref: SliceRef, chosen: list[int], size: int, rng: np.random.Generator,
+          settings: SampleSettings) -> PropMaskTask:
+    volume_mask = case.masks[ref.object_name]
     guide_uv = slice_of(case.image, ref.plane, ref.index)
     guide_mask_uv = np.asarray(slice_of(volume_mask, ref.plane, ref.index))
     box = mask_box(guide_mask_uv)

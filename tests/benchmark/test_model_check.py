@@ -12,7 +12,7 @@ from benchmark.errors import CaseError
 from benchmark.model_check import CheckRow, check_model, cross_section_change, summarize
 from benchmark.prompts import Plane
 from benchmark.splits import Subset
-from tests.benchmark.fingerprint.helpers import card
+from tests.cards import card
 from tests.synthetic import labelled_phantom, write_nifti
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.errors import BenchmarkError
 from benchmark.splits import Split, Subset, make_split
-from tests.benchmark.fingerprint.helpers import card
+from tests.cards import card
 
 
 def test_internal_split_is_about_80_20_and_seeded() -> None:

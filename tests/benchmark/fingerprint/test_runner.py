@@ -9,7 +9,7 @@ import pytest
 from benchmark.data.dataset import open_reader
 from benchmark.fingerprint.cache import JsonCache
 from benchmark.fingerprint.runner import run_cases
-from tests.benchmark.fingerprint.helpers import card
+from tests.cards import card
 from tests.synthetic import labelled_phantom, ras_affine, write_nifti
 
 OBJECTS = {"1": "liver", "2": "spleen"}

@@ -7,7 +7,7 @@ import pytest
 from benchmark.errors import CaseError
 from benchmark.fingerprint.case import CaseFingerprint, ChannelIntensity, ObjectStats
 from benchmark.fingerprint.summary import summarize
-from tests.benchmark.fingerprint.helpers import card
+from tests.cards import card
 
 
 def _fp(case_id: str, shape: tuple[int, int, int], spacing: tuple[float, float, float], liver: int) -> CaseFingerprint:

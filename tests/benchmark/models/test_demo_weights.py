@@ -17,7 +17,7 @@ from benchmark.data.home import DataHome
 from benchmark.errors import BenchmarkError
 from benchmark.models.demo_weights import demo_weights
 from benchmark.models.registry import ModelSpec
-from tests.benchmark.fingerprint.helpers import card
+from tests.cards import card
 from tests.synthetic import labelled_phantom, write_nifti
 
 CALLS: list[dict[str, Any]] = []

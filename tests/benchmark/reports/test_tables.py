@@ -6,7 +6,7 @@ import pytest
 
 from benchmark.reports.paper import matches, name_keys
 from benchmark.reports.tables import Table, format_cell, to_latex, to_markdown, write_table
-from tests.benchmark.fingerprint.helpers import card
+from tests.cards import card
 
 
 def test_format_cell() -> None:

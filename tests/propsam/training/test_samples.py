@@ -80,7 +80,32 @@ def test_no_eligible_slice_is_an_error() -> None:
         build_index([case], SampleSettings(min_area=1000))
 
 
+def test_end_bias_moves_tasks_to_the_object_ends_with_outward_targets() -> None:
+    case = _stepped_case(spacing=(0.8, 0.8, 2.5))  # eligible axial slices 4..25, 8 slices per side
+    settings = SampleSettings(planes=(Plane.AXIAL,), end_bias=1.0)
+    rng = np.random.default_rng(0)
+    empty, total, guides = 0, 0, set()
+    for ref in build_index([case], settings) * 3:
+        task = propmask_task(case, ref, 32, rng, settings)
+        assert task is not None
+        guides.add(task.ref.index)
+        offsets = np.array(task.offsets)
+        # Targets lie on one side only: beyond the last slice (positive offsets) or before the first (negative).
+        assert (offsets > 0).all() if task.ref.index > 14 else (offsets < 0).all()
+        assert np.abs(offsets).max() <= 8
+        empty += int((task.target_masks.reshape(4, -1).sum(1) == 0).sum())
+        total += 4
+    assert guides <= {*range(4, 12), *range(18, 26)}  # within 8 slices of an end
+    plain = SampleSettings(planes=(Plane.AXIAL,))
+    rng = np.random.default_rng(0)
+    plain_empty = sum(int((t.target_masks.reshape(4, -1).sum(1) == 0).sum())
+                      for ref in build_index([case], plain) * 3 if (t := propmask_task(case, ref, 32, rng, plain)))
+    assert empty / total > 0.25 > plain_empty / total
+
+
 def test_bad_settings() -> None:
+    with pytest.raises(ValueError, match=r"end_bias must be a probability in \[0, 1\], got 1.5"):
+        SampleSettings(end_bias=1.5)
     with pytest.raises(ValueError, match="box_scale must be"):
         SampleSettings(box_scale=(1.25, 1.0))
     with pytest.raises(ValueError, match="unknown plane 'oblique'"):
