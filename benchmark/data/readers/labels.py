@@ -23,7 +23,9 @@ def check_label_values(values: np.ndarray, table: ObjectTable, path: Path | None
     """
     allowed = {0} | {int(k) for k in table.objects} | {int(k) for k in table.ignore}
     if values.size:
-        low, high = int(values.min()), int(values.max())
+        # Unsigned label maps cannot hold negative values: one pass (the maximum) usually settles it.
+        low = 0 if np.issubdtype(values.dtype, np.unsignedinteger) else int(values.min())
+        high = int(values.max())
         if all(v in allowed for v in range(low, high + 1)):  # every possible value is allowed: skip np.unique
             return
     found = {int(v) for v in np.unique(values)}
