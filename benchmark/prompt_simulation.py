@@ -37,15 +37,19 @@ def object_extent(mask: np.ndarray, plane: Plane | str) -> tuple[int, int]:
 
 def guide_slice(mask: np.ndarray, plane: Plane | str = Plane.AXIAL, rule: SliceRule | str = SliceRule.MIDDLE,
                 deviation: int = 0) -> int:
-    """The slice index a prompt sits on, moved by ``deviation`` slices and kept inside the object's extent."""
+    """The slice index a prompt sits on: the rule's choice moved by ``deviation`` slices, then the nearest slice
+    that holds foreground (an object of several parts, such as two lesions, can be empty between them)."""
     axis = PLANE_AXIS[Plane(plane)]
-    start, stop = object_extent(mask, plane)
+    areas = mask.sum(axis=tuple(i for i in range(3) if i != axis))
+    present = np.flatnonzero(areas)
+    if present.size == 0:
+        raise ValueError(f"cannot place a prompt: the object mask of shape {mask.shape} is empty")
     if SliceRule(rule) is SliceRule.MIDDLE:
-        index = (start + stop - 1) // 2
+        wanted = (int(present[0]) + int(present[-1])) // 2
     else:
-        areas = mask.sum(axis=tuple(i for i in range(3) if i != axis))
-        index = int(np.argmax(areas))
-    return int(min(max(index + deviation, start), stop - 1))
+        wanted = int(np.argmax(areas))
+    wanted += deviation
+    return int(present[np.argmin(np.abs(present - wanted))])
 
 
 def mask2d_prompt(mask: np.ndarray, plane: Plane | str = Plane.AXIAL, rule: SliceRule | str = SliceRule.MIDDLE,

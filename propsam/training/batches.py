@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -49,10 +50,23 @@ class SampleStream(Dataset[tuple[np.ndarray, np.ndarray]]):
     def __len__(self) -> int:
         return self.length
 
+    @cached_property
+    def _refs_by_object(self) -> list[list[SliceRef]]:
+        groups: dict[str, list[SliceRef]] = {}
+        for ref in self.refs:
+            groups.setdefault(ref.object_name, []).append(ref)
+        return [groups[name] for name in sorted(groups)]
+
+    def _draw_ref(self, rng: np.random.Generator) -> SliceRef:
+        if not self.samples.balance_objects:
+            return self.refs[int(rng.integers(len(self.refs)))]
+        group = self._refs_by_object[int(rng.integers(len(self._refs_by_object)))]
+        return group[int(rng.integers(len(group)))]
+
     def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         rng = np.random.default_rng([self.seed, self.stream, self.epoch, int(i)])
         for _ in range(_MAX_DRAWS):
-            ref = self.refs[int(rng.integers(len(self.refs)))]
+            ref = self._draw_ref(rng)
             case = self.cases[ref.case_index]
             if self.kind is NetworkKind.BOX2MASK:
                 sample = box2mask_sample(case, ref, self.size, rng, self.samples)

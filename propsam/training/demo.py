@@ -60,6 +60,7 @@ class DemoSettings:
     propmask_bce_weight: float = 0.0
     propmask_end_bias: float = 0.0
     cache_cases: bool = True
+    balance_objects: bool = False
     seed: int = 0
     threads: int | None = None
     box2mask: Box2MaskConfig = SMALL_BOX2MASK
@@ -108,7 +109,8 @@ def train_demo_weights(cases_train: CaseSource, cases_val: CaseSource, out_dir: 
     started = time.perf_counter()
     try:
         base = TrainOptions(epochs=100_000, val_every=100_000, val_samples=settings.val_samples, seed=settings.seed,
-                            samples=SampleSettings(min_area=settings.min_area),
+                            samples=SampleSettings(min_area=settings.min_area,
+                                                   balance_objects=settings.balance_objects),
                             data_description=f"{len(train)} training cases, {len(val)} validation cases (demo)")
         b2m = train_box2mask(train, val, settings.box2mask, replace(
             base, samples_per_epoch=settings.box2mask_samples_per_epoch, batch_size=settings.box2mask_batch_size,

@@ -58,6 +58,9 @@ class SampleSettings:
             the targets are drawn on the outer side, so many of them lie past the object's end with empty masks
             (inference stops a direction only on a slice predicted wholly empty). 0 (the paper): targets drawn
             around the guide as it was drawn.
+        balance_objects: Draw an object name uniformly first, then one of its eligible slices, so that objects with
+            few eligible slices (vessels, lesions) are drawn as often as large organs. False (the paper): every
+            eligible slice equally likely.
     """
 
     planes: tuple[Plane, ...] = (Plane.AXIAL, Plane.CORONAL, Plane.SAGITTAL)
@@ -69,6 +72,7 @@ class SampleSettings:
     targets_per_task: int = 4
     percentiles: tuple[float, float] = (0.5, 99.5)
     end_bias: float = 0.0
+    balance_objects: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.end_bias <= 1.0:

@@ -33,6 +33,16 @@ def test_mask_prompt_on_coronal_plane_has_x_z_axes() -> None:
     assert prompt.mask.shape == (12, 10) and prompt.extent is None and prompt.leaks == ()
 
 
+def test_guide_snaps_to_foreground_between_two_parts() -> None:
+    # Two lesions on slices 1-2 and 7-8: the middle of the extent (slice 4) is empty.
+    mask = np.zeros((6, 6, 10), bool)
+    mask[1:3, 1:3, 1:3] = True
+    mask[3:5, 3:5, 7:9] = True
+    index = guide_slice(mask, Plane.AXIAL, SliceRule.MIDDLE)
+    assert index in (2, 7) and mask[:, :, index].any()
+    assert mask2d_prompt(mask).mask.any()
+
+
 def test_empty_object() -> None:
     with pytest.raises(ValueError, match="empty"):
         mask2d_prompt(np.zeros((4, 4, 4), bool))
