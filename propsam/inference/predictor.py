@@ -74,6 +74,7 @@ class PropSAMPredictor:
         search_batch_size: Candidates per Box2Mask forward pass during the search.
         aggregation: How candidate predictions merge: "mean" (default) or "union".
         context_ratio: PropMask crop = guide mask box scaled by this (see propagation's module docstring).
+        min_margin_px: Least margin of that crop around the guide box, slice pixels (see PropagationSettings).
         channel: Image channel the model adapters and the CLI segment (others are ignored).
         checkpoint_sha256: Checksum of the bundle the networks came from, for results records.
 
@@ -86,7 +87,7 @@ class PropSAMPredictor:
                  max_slices: int = 20, max_rounds: int | None = None, batch_size: int = 20,
                  search: SearchStrategy | str = SearchStrategy.EXHAUSTIVE, search_batch_size: int = 32,
                  aggregation: CandidateAggregation | str = CandidateAggregation.MEAN, context_ratio: float = 1.5,
-                 channel: int = 0, checkpoint_sha256: str | None = None) -> None:
+                 min_margin_px: float = 4.0, channel: int = 0, checkpoint_sha256: str | None = None) -> None:
         if channel < 0:
             raise ValueError(f"channel must be >= 0, got {channel}")
         self.runtime = Runtime.create(device, precision)
@@ -94,7 +95,8 @@ class PropSAMPredictor:
                                               aggregation=parse_aggregation(aggregation), threshold=threshold,
                                               batch_size=search_batch_size)
         self.propagation_settings = PropagationSettings(window_mm=window_mm, max_slices=max_slices,
-                                                        context_ratio=context_ratio, threshold=threshold,
+                                                        context_ratio=context_ratio, min_margin_px=min_margin_px,
+                                                        threshold=threshold,
                                                         batch_size=batch_size, max_rounds=max_rounds)
         self.box2mask = box2mask.eval().to(self.runtime.device) if box2mask is not None else None
         self.propmask = propmask.eval().to(self.runtime.device)

@@ -76,6 +76,11 @@ class PropagationSettings:
         window_mm: Thickness window on each side of a guide, mm (paper: 20).
         max_slices: Most slices per side and round (paper: 20).
         context_ratio: Scale of the guide mask's box giving the crop window (training draws 1.0 to 2.0).
+        min_margin_px: Least margin, in slice pixels, between the guide mask's box and the crop window on each side;
+            it keeps thin objects (a vessel a few pixels wide) inside the crop when they shift between slices, where
+            the ratio alone would leave about one pixel. The paper states no inference context; ours is 1.5 and 4 px
+            (on the demo validation objects, 4 px took vessels from 0.50 to 0.80 Dice and left organs as they were; 0
+            uses the ratio only).
         threshold: A pixel is foreground when its probability is above this.
         batch_size: Target slices per PropMask forward pass.
         max_rounds: Most rounds per direction; None: until no foreground or the volume edge.
@@ -84,6 +89,7 @@ class PropagationSettings:
     window_mm: float = 20.0
     max_slices: int = 20
     context_ratio: float = 1.5
+    min_margin_px: float = 4.0
     threshold: float = 0.5
     batch_size: int = 20
     max_rounds: int | None = None
@@ -94,6 +100,8 @@ class PropagationSettings:
             ("max_slices", self.max_slices, self.max_slices >= 1, ">= 1"),
             ("context_ratio", self.context_ratio, math.isfinite(self.context_ratio) and self.context_ratio >= 1.0,
              ">= 1.0"),
+            ("min_margin_px", self.min_margin_px, math.isfinite(self.min_margin_px) and self.min_margin_px >= 0,
+             ">= 0 px"),
             ("threshold", self.threshold, 0.0 < self.threshold < 1.0, "in (0, 1)"),
             ("batch_size", self.batch_size, self.batch_size >= 1, ">= 1"),
             ("max_rounds", self.max_rounds, self.max_rounds is None or self.max_rounds >= 1, "None or >= 1"),
@@ -202,14 +210,21 @@ class _Guide:
     encoding: GuideEncoding
 
 
+def _with_margin(window: CropWindow, box: tuple[int, int, int, int], margin: float) -> CropWindow:
+    """Grow ``window`` so that it extends at least ``margin`` pixels beyond ``box`` on every side."""
+    u0, v0, u1, v1 = box
+    return CropWindow(min(window.u0, u0 - margin), min(window.v0, v0 - margin), max(window.u1, u1 + margin),
+                      max(window.v1, v1 + margin))
+
+
 def _prepare_guide(network: PropMask, slice_uv: np.ndarray, mask_uv: np.ndarray, runtime: Runtime,
-                   context_ratio: float, timer: _Timer) -> _Guide:
+                   context_ratio: float, min_margin_px: float, timer: _Timer) -> _Guide:
     started = time.perf_counter()
     size = int(network.config.input_size)
     box = mask_box(mask_uv)
     if box is None:  # callers only pass non-empty guides
         raise ValueError("propagation guide mask is empty; expected at least one foreground pixel")
-    window = box_window(box, scale=context_ratio)
+    window = _with_margin(box_window(box, scale=context_ratio), box, min_margin_px)
     intensity = guide_intensity_window(slice_uv, mask_uv)
     image = to_network_input(normalise(crop_resize(slice_uv, window, size=size), *intensity)[None])
     mask = crop_resize(mask_uv.astype(np.float32), window, size=size, order=0)
@@ -281,7 +296,7 @@ def _propagate_direction(network: PropMask, volume: np.ndarray, out: np.ndarray,
             break
         guides.append(guide_index)
         guide = prepared or _prepare_guide(network, slice_of(volume, plane, guide_index), guide_mask, runtime,
-                                           settings.context_ratio, timer)
+                                           settings.context_ratio, settings.min_margin_px, timer)
         prepared = None  # the prompt slice's encoding serves the first round of both directions
         masks = _segment_targets(network, volume, plane, targets, guide, runtime, settings, timer)
         t0 = time.perf_counter()
@@ -331,7 +346,7 @@ def propagate(network: PropMask, volume: np.ndarray, spacing: tuple[float, float
                                      DirectionTrace(-1, 0, (), (), (), StopReason.EMPTY_GUIDE), StageSeconds())
     write_slice(out, plane, guide_index, guide_mask)
     first = _prepare_guide(network, slice_of(volume, plane, guide_index), guide_mask, runtime,
-                           settings.context_ratio, timer)
+                           settings.context_ratio, settings.min_margin_px, timer)
     traces = [_propagate_direction(network, volume, out, plane, guide_index, first, step, n, runtime, settings,
                                    timer) for step in (1, -1)]
     seconds = StageSeconds(preprocessing=timer.preprocessing, network=timer.network,

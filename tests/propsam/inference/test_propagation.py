@@ -140,7 +140,8 @@ def test_trace_times_and_random_network_shapes() -> None:
 
 
 @pytest.mark.parametrize(("name", "value"), [("window_mm", 0.0), ("max_slices", 0), ("context_ratio", 0.9),
-                                             ("threshold", 1.0), ("batch_size", 0), ("max_rounds", 0)])
+                                             ("threshold", 1.0), ("batch_size", 0), ("max_rounds", 0),
+                                             ("min_margin_px", -1.0)])
 def test_invalid_settings_are_named(name: str, value: float) -> None:
     with pytest.raises(ValueError, match=f"{name} must be"):
         PropagationSettings(**{name: value})  # type: ignore[arg-type]
@@ -155,3 +156,15 @@ def test_guide_intensity_window_and_its_fallbacks() -> None:
     slice_uv[mask] = 5.0  # a constant object: the whole slice's window
     assert guide_intensity_window(slice_uv, mask) == pytest.approx(tuple(np.percentile(slice_uv, [0.5, 99.5])))
     assert guide_intensity_window(np.full((10, 12), 2.0), mask) == (2.0, 3.0)  # a constant slice
+
+
+def test_crop_window_keeps_a_margin_around_thin_objects() -> None:
+    from propsam.inference.propagation import _with_margin
+    from propsam.preprocessing import box_window
+
+    # A 4 x 2 pixel vessel section: the 1.5 ratio leaves 1 and 0.5 pixels, the margin 4 pixels on each side.
+    box = (10, 20, 14, 22)
+    window = _with_margin(box_window(box, scale=1.5), box, 4.0)
+    assert (window.u0, window.v0, window.u1, window.v1) == (6.0, 16.0, 18.0, 26.0)
+    large = (0, 0, 100, 100)  # an organ: the ratio already gives more than the margin
+    assert _with_margin(box_window(large, scale=1.5), large, 4.0) == box_window(large, scale=1.5)
