@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from baselines.naive import NaivePropagation
 from benchmark.data.readers.base import LayoutReader
 from benchmark.errors import BenchmarkError, CaseError
 from benchmark.metrics.dice import compute_dice
+from benchmark.models.registry import load_model
 from benchmark.prompt_simulation import SliceRule, box2d_prompt, mask2d_prompt, object_extent
 from benchmark.prompts import Plane, Prompt, slice_of
 from benchmark.splits import Subset, make_split
@@ -96,7 +96,7 @@ def check_model(model: Any, readers: Sequence[LayoutReader], *, subset: Subset |
         One row per object present in a case, and one error per case or object that failed.
     """
     plane, kind = Plane(plane), CheckPrompt(prompt)
-    naive = NaivePropagation()
+    naive = load_model("Naive-Propagation")  # through the registry, like every model
     rows: list[CheckRow] = []
     errors: list[CaseError] = []
     for reader in readers:
@@ -120,7 +120,7 @@ def check_model(model: Any, readers: Sequence[LayoutReader], *, subset: Subset |
     return tuple(rows), tuple(errors)
 
 
-def _one(model: Any, naive: NaivePropagation, case: Any, name: str, mask: np.ndarray, kind: CheckPrompt,
+def _one(model: Any, naive: Any, case: Any, name: str, mask: np.ndarray, kind: CheckPrompt,
          plane: Plane, rule: SliceRule) -> CheckRow:
     guide = mask2d_prompt(mask, plane, rule, with_extent=True)
     prompt: Prompt = guide if kind is CheckPrompt.MASK_2D else box2d_prompt(mask, plane, rule)
