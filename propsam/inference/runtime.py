@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from propsam.networks import Box2Mask, PropMask
 
-__all__ = ["Precision", "parse_precision", "Runtime", "GuideEncoding"]
+__all__ = ["Precision", "parse_precision", "autocast", "Runtime", "GuideEncoding"]
 
 
 class Precision(str, Enum):
@@ -60,6 +60,19 @@ def _resolve_device(device: object) -> torch.device:
     return resolved
 
 
+@contextlib.contextmanager
+def autocast(device: torch.device, precision: Precision) -> Iterator[None]:
+    """Mixed-precision autocast on ``device`` for bf16/fp16; nothing for fp32 (shared by inference and training)."""
+    import torch
+
+    if precision is Precision.FP32:
+        yield
+        return
+    dtype = torch.bfloat16 if precision is Precision.BF16 else torch.float16
+    with torch.autocast(device_type=device.type, dtype=dtype):
+        yield
+
+
 @dataclass(frozen=True)
 class Runtime:
     """Where and how the networks run.
@@ -81,16 +94,8 @@ class Runtime:
         """
         return cls(device=_resolve_device(device), precision=parse_precision(precision))
 
-    @contextlib.contextmanager
-    def _autocast(self) -> Iterator[None]:
-        import torch
-
-        if self.precision is Precision.FP32:
-            yield
-            return
-        dtype = torch.bfloat16 if self.precision is Precision.BF16 else torch.float16
-        with torch.autocast(device_type=self.device.type, dtype=dtype):
-            yield
+    def _autocast(self) -> contextlib.AbstractContextManager[None]:
+        return autocast(self.device, self.precision)
 
     def box2mask(self, network: Box2Mask, images: torch.Tensor) -> np.ndarray:
         """Foreground probabilities of Box2Mask.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from propsam.checkpoint import NetworkKind
-from propsam.inference.runtime import Precision
+from propsam.inference.runtime import Precision, autocast
 from propsam.losses import deep_supervision_dice_loss, dice_score
 from propsam.training.batches import SampleStream, forward_batch
 
@@ -65,14 +65,8 @@ class EpochRunner:
     def lr(self) -> float:
         return float(self.optimizer.param_groups[0]["lr"])
 
-    @contextlib.contextmanager
-    def _autocast(self) -> Iterator[None]:
-        if self.precision is Precision.FP32:
-            yield
-            return
-        dtype = torch.bfloat16 if self.precision is Precision.BF16 else torch.float16
-        with torch.autocast(device_type=self.device.type, dtype=dtype):
-            yield
+    def _autocast(self) -> contextlib.AbstractContextManager[None]:
+        return autocast(self.device, self.precision)
 
     def _loader(self, stream: SampleStream) -> DataLoader[Any]:
         return DataLoader(stream, batch_size=self.batch_size, shuffle=False, num_workers=self.workers,
