@@ -128,8 +128,11 @@ class VerifyReport:
     """The outcome of ``DataHome.verify``: ``ok`` when ``problems`` is empty; one line per problem."""
 
     dataset_id: str
-    ok: bool
     problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 @dataclass(frozen=True)
@@ -328,7 +331,7 @@ class DataHome:
         if recorded != head:
             problems.append(f"the data home {self.path} records commit {recorded[:12]} for {dataset_id}, but the "
                             f"subdataset is at {head[:12]}; expected the same commit (save the data home)")
-        return VerifyReport(dataset_id, not problems, tuple(problems))
+        return VerifyReport(dataset_id, tuple(problems))
 
     # --- internals --------------------------------------------------------------------------------------------------
 

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from propsam.inference.runtime import Runtime
+from propsam.options import parse_enum
 from propsam.preprocessing import (
     CropWindow,
     box_window,
@@ -134,11 +135,7 @@ def parse_strategy(strategy: SearchStrategy | str, *, argument: str = "search") 
     Raises:
         ValueError: An unknown name; the message names ``argument``.
     """
-    try:
-        return SearchStrategy(str(getattr(strategy, "value", strategy)).lower())
-    except ValueError:
-        expected = ", ".join(repr(s.value) for s in SearchStrategy)
-        raise ValueError(f"{argument}: unknown search strategy {strategy!r}; expected one of {expected}") from None
+    return parse_enum(SearchStrategy, strategy, argument=argument, what="search strategy")
 
 
 def parse_aggregation(aggregation: CandidateAggregation | str, *, argument: str = "aggregation"
@@ -148,12 +145,7 @@ def parse_aggregation(aggregation: CandidateAggregation | str, *, argument: str 
     Raises:
         ValueError: An unknown name; the message names ``argument``.
     """
-    try:
-        return CandidateAggregation(str(getattr(aggregation, "value", aggregation)).lower())
-    except ValueError:
-        expected = ", ".join(repr(a.value) for a in CandidateAggregation)
-        raise ValueError(f"{argument}: unknown candidate aggregation {aggregation!r}; expected one of {expected}"
-                         ) from None
+    return parse_enum(CandidateAggregation, aggregation, argument=argument, what="candidate aggregation")
 
 
 def search_grid(strategy: SearchStrategy | str) -> PercentileGrid:

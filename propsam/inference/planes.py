@@ -19,6 +19,8 @@ from enum import Enum
 
 import numpy as np
 
+from propsam.options import parse_enum
+
 __all__ = ["Plane", "PLANE_AXIS", "parse_plane", "normal_axis", "slice_of", "write_slice", "slice_shape"]
 
 
@@ -43,12 +45,7 @@ def parse_plane(plane: Plane | str, *, argument: str = "plane") -> Plane:
     Raises:
         ValueError: ``plane`` is not one of "axial", "coronal", "sagittal"; the message names ``argument``.
     """
-    value = getattr(plane, "value", plane)
-    try:
-        return Plane(str(value).lower())
-    except ValueError:
-        expected = ", ".join(repr(p.value) for p in Plane)
-        raise ValueError(f"{argument}: unknown plane {plane!r}; expected one of {expected}") from None
+    return parse_enum(Plane, plane, argument=argument, what="plane")
 
 
 def normal_axis(plane: Plane | str) -> int:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from propsam.options import parse_enum
+
 if TYPE_CHECKING:
     import torch
 
@@ -40,11 +42,7 @@ def parse_precision(value: Precision | str, *, argument: str = "precision") -> P
     Raises:
         ValueError: an unknown value; the message names ``argument``.
     """
-    try:
-        return Precision(str(getattr(value, "value", value)).lower())
-    except ValueError:
-        expected = ", ".join(repr(p.value) for p in Precision)
-        raise ValueError(f"{argument}: unknown precision {value!r}; expected one of {expected}") from None
+    return parse_enum(Precision, value, argument=argument, what="precision")
 
 
 def _resolve_device(device: object) -> torch.device:
