@@ -68,8 +68,30 @@ def _check_common(cls_name: str, channels: tuple[int, ...], in_channels: int, co
         raise ValueError(f"{cls_name}.negative_slope must be in [0, 1), got {negative_slope}")
 
 
+class _Stages:
+    """Stage arithmetic shared by both configurations (which define channels, input_size, bottleneck_head)."""
+
+    channels: tuple[int, ...]
+    input_size: int
+    bottleneck_head: bool
+
+    @property
+    def n_stages(self) -> int:
+        return len(self.channels)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of deep-supervision outputs of ``forward``."""
+        return self.n_stages - 1 + int(self.bottleneck_head)
+
+    @property
+    def output_sizes(self) -> tuple[int, ...]:
+        """Side in pixels of each output of ``forward``, full resolution first."""
+        return tuple(self.input_size // 2**s for s in range(self.n_outputs))
+
+
 @dataclass(frozen=True)
-class Box2MaskConfig:
+class Box2MaskConfig(_Stages):
     """Shape of a Box2Mask UNet.
 
     Attributes:
@@ -99,20 +121,6 @@ class Box2MaskConfig:
     def kind(self) -> NetworkKind:
         return NetworkKind.BOX2MASK
 
-    @property
-    def n_stages(self) -> int:
-        return len(self.channels)
-
-    @property
-    def n_outputs(self) -> int:
-        """Number of deep-supervision outputs of ``forward``."""
-        return self.n_stages - 1 + int(self.bottleneck_head)
-
-    @property
-    def output_sizes(self) -> tuple[int, ...]:
-        """Side in pixels of each output of ``forward``, full resolution first."""
-        return tuple(self.input_size // 2**s for s in range(self.n_outputs))
-
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (lists, ints, floats, bools, strs), for checkpoints and JSON."""
         out = asdict(self)
@@ -121,7 +129,7 @@ class Box2MaskConfig:
 
 
 @dataclass(frozen=True)
-class PropMaskConfig:
+class PropMaskConfig(_Stages):
     """Shape of a PropMask network.
 
     Attributes:
@@ -171,18 +179,6 @@ class PropMaskConfig:
     @property
     def kind(self) -> NetworkKind:
         return NetworkKind.PROPMASK
-
-    @property
-    def n_stages(self) -> int:
-        return len(self.channels)
-
-    @property
-    def n_outputs(self) -> int:
-        return self.n_stages - 1 + int(self.bottleneck_head)
-
-    @property
-    def output_sizes(self) -> tuple[int, ...]:
-        return tuple(self.input_size // 2**s for s in range(self.n_outputs))
 
     @property
     def attention_stage_indices(self) -> tuple[int, ...]:
