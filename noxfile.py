@@ -50,10 +50,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff and mypy on the packages."""
+    """ruff, mypy, and the import contracts of pyproject.toml (import-linter: layers, package boundaries, no cycles)."""
     _install_project(session, "lint")
     session.run("ruff", "check", "benchmark", "propsam", "baselines", "tests", "noxfile.py")
     session.run("mypy", "benchmark", "propsam", "baselines")
+    session.run("lint-imports")
 
 
 @nox.session(default=False)

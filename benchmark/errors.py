@@ -66,7 +66,7 @@ class DataLadError(BenchmarkError, RuntimeError):
     """A DataLad or git-annex operation returned a result record whose status is not ok or notneeded."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CaseError:
     """One bad case, recorded so that a run goes on and reports every bad case together.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +39,24 @@ def write_card(folder: Path, dataset_id: str, objects: Mapping[str, str], *, nam
     return path
 
 
-def card(objects: dict[str, str], *, role: str = "internal", channels: tuple[str, ...] = ("CT",),
-         dataset_id: str = "T1", name: str = "Test set", modality: str = "CT", **extra: Any) -> DatasetCard:
+def card(objects: Mapping[str, str] | None = None, *, family: str = "F1", options: Mapping[str, Any] | None = None,
+         role: str = "internal", channels: Sequence[str] = ("CT",), dataset_id: str = "T1", name: str = "Test set",
+         modality: str = "CT", encoding: str = "label-map", ignore: Sequence[str] = (),
+         versions: Mapping[str, Mapping[str, Any]] | None = None, default_version: str = "v1",
+         access: str = "direct", url: str = "https://example.org", path: Path | None = None,
+         **extra: Any) -> DatasetCard:
+    """A validated card built in code (default: a CT dataset in layout F1 with ``objects``, label value to name).
+
+    ``versions`` replaces the single version ``v1`` built from ``objects`` and ``ignore``; ``path`` is the card file
+    named in error messages.
+    """
     data = {
         "schema_version": 1, "id": dataset_id, "name": name, "modality": modality, "channels": list(channels),
-        "role": role, "encoding": "label-map", "default_version": "v1",
-        "source": {"url": "built-in", "access": "direct", "licence": "CC0-1.0", "citation": "test"},
-        "layout": {"family": "F1", "confirmed": True},
-        "versions": {"v1": {"objects": objects}}, **extra,
+        "role": role, "encoding": encoding, "default_version": default_version,
+        "source": {"url": url, "access": access, "licence": "CC0-1.0", "citation": "test"},
+        "layout": {"family": family, "confirmed": True, "options": dict(options or {})},
+        "versions": ({k: dict(v) for k, v in versions.items()} if versions is not None
+                     else {"v1": {"objects": dict(objects or {}), "ignore": list(ignore)}}),
+        **extra,
     }
-    return parse_card(data, Path("test-card.toml"))
+    return parse_card(data, path or Path("test-card.toml"))

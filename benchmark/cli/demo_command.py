@@ -2,7 +2,7 @@
 
 The generated native folders are kept in ``--sources`` (default: ``<home>-demo-sources`` next to the data home, e.g.
 ``~/.local/share/propbench/home-demo-sources``), because the data home registers their files without copying them and
-fetches content from there (see benchmark.data.home). Datasets already installed are left as they are.
+fetches content from there (see benchmark.home.data_home). Datasets already installed are left as they are.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from benchmark.data.catalog import load_catalog
-from benchmark.data.home import DataHome, InstallResult
+from benchmark.home.data_home import DataHome, InstallResult
 
 __all__ = ["SOURCES_SUFFIX", "default_sources", "format_results", "register", "run_demo"]
 
@@ -41,7 +41,7 @@ def default_sources(home: DataHome) -> Path:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Build the demo collection into the data home of ``args.home`` and print what was installed."""
-    from benchmark.data.demo.collection import build_demo
+    from benchmark.demo.collection import build_demo
 
     home = DataHome.resolve(getattr(args, "home", None))
     sources = args.sources if args.sources is not None else default_sources(home)

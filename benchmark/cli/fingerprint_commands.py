@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
+from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from benchmark.data.cards import DatasetCard
 from benchmark.data.catalog import load_catalog
+from benchmark.data.geometry import Plane
 from benchmark.errors import BenchmarkError
 from benchmark.fingerprint.cache import default_cache_dir
 from benchmark.fingerprint.characteristics import Definition, TaskCounting
-from benchmark.prompts import Plane
 
 if TYPE_CHECKING:
-    from benchmark.data.home import DataHome
+    from benchmark.home.data_home import DataHome
 
 __all__ = ["register"]
 
@@ -48,7 +52,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache", type=Path, default=None,
                         help="per-case cache folder (default $PROPBENCH_CACHE or ~/.cache/propbench)")
     parser.add_argument("--no-cache", action="store_true", help="read every case again")
-    parser.add_argument("--workers", type=int, default=None, help="parallel threads (default: CPU count)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel threads or processes (default: CPU count)")
+    parser.add_argument("--processes", action="store_true",
+                        help="run cases in worker processes instead of threads (numpy-heavy full passes)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the intensity sampling")
     parser.add_argument("--validation-fraction", type=float, default=0.2, help="internal datasets (default 0.2)")
     parser.add_argument("--json", action="store_true", help="print results as JSON")
@@ -76,19 +82,24 @@ def _progress(enabled: bool):  # type: ignore[no-untyped-def]
 
 def _run(args: argparse.Namespace, *, full: bool):  # type: ignore[no-untyped-def]
     # Imported here so that 'propbench datasets list' does not load DataLad.
-    from benchmark.data.home import DataHome
     from benchmark.fingerprint.api import fingerprint_datasets
+    from benchmark.home.data_home import DataHome
 
     home = DataHome.resolve(args.home)
     cards = _select(args, home)
     cache_dir = None if args.no_cache else (args.cache or default_cache_dir()) / "fingerprints"
-    return fingerprint_datasets(home, cards, full=full, cache_dir=cache_dir, workers=args.workers, seed=args.seed,
-                                validation_fraction=args.validation_fraction,
-                                progress=_progress(not args.json and sys.stderr.isatty()))
+    with contextlib.ExitStack() as stack:
+        executor = None
+        if args.processes:
+            executor = stack.enter_context(ProcessPoolExecutor(max_workers=args.workers or os.cpu_count(),
+                                                               mp_context=get_context("spawn")))
+        return fingerprint_datasets(home, cards, full=full, cache_dir=cache_dir, workers=args.workers,
+                                    executor=executor, seed=args.seed, validation_fraction=args.validation_fraction,
+                                    progress=_progress(not args.json and sys.stderr.isatty()))
 
 
 def run_fingerprint(args: argparse.Namespace) -> int:
-    from benchmark.fingerprint.api import write_fingerprints
+    from benchmark.reports.fingerprints import write_fingerprints
 
     results = _run(args, full=not args.header_only)
     paths = write_fingerprints(results, args.out)
@@ -106,7 +117,8 @@ def run_fingerprint(args: argparse.Namespace) -> int:
 
 
 def run_characteristics(args: argparse.Namespace) -> int:
-    from benchmark.fingerprint.api import characterize_datasets, write_characteristics
+    from benchmark.fingerprint.api import characterize_datasets
+    from benchmark.reports.characteristics import write_characteristics
 
     try:
         planes = tuple(Plane(p.strip()) for p in args.planes.split(","))

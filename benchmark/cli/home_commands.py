@@ -1,4 +1,4 @@
-"""``propbench datasets install|get|drop|status|verify``: the DataLad data home (benchmark.data.home).
+"""``propbench datasets install|get|drop|status|verify``: the DataLad data home (benchmark.home.data_home).
 
 The data home is ``--home``, else ``$PROPBENCH_HOME``, else ``~/.local/share/propbench/home``. ``install`` takes the
 dataset's ID from the catalog (``--cards``) and a source: an http(s) URL of a file or archive, a folder holding a
@@ -16,10 +16,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from benchmark.data import datalad_ops
 from benchmark.data.catalog import load_catalog
-from benchmark.data.home import DataHome, DatasetStatus
-from benchmark.data.sources import SourceKind
+from benchmark.home import datalad_ops
+from benchmark.home.data_home import DataHome, DatasetStatus
+from benchmark.home.sources import SourceKind
 
 __all__ = ["register", "run_install", "run_get", "run_drop", "run_status", "run_verify", "format_status",
            "status_as_dict"]

@@ -65,7 +65,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _demo_context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from benchmark.data.home import DataHome
+    from benchmark.home.data_home import DataHome
 
     home = DataHome.resolve(args.home)
     catalog = load_catalog(args.cards)
@@ -76,7 +76,7 @@ def _demo_context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _weights(args: argparse.Namespace, name: str) -> Path:
-    from benchmark.models.demo_weights import demo_weights
+    from benchmark.training.demo_weights import demo_weights
 
     home, _, cards = _demo_context(args)
     return demo_weights(get_spec(name), home, cards, args.cache or default_cache_dir(), budget_s=args.budget,
@@ -89,8 +89,8 @@ def run_demo_weights(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from benchmark.data.home import DataHome
-    from benchmark.model_check import check_model, summarize
+    from benchmark.home.data_home import DataHome
+    from benchmark.runner.model_check import check_model, summarize
 
     spec = get_spec(args.model)
     checkpoint = args.checkpoint

@@ -128,7 +128,7 @@ class Case:
         return self.geometry.affine
 
     @property
-    def shape(self) -> tuple[int, int, int]:
+    def spatial_shape(self) -> tuple[int, int, int]:
         """Spatial shape (X, Y, Z)."""
         return self.geometry.shape
 

@@ -12,7 +12,7 @@ from benchmark.data.readers.base import Discovery, Fetcher, LayoutReader
 from benchmark.data.readers.registry import reader_class
 from benchmark.errors import BenchmarkError, CaseError
 
-__all__ = ["open_reader", "LoadReport", "iter_cases", "load_cases"]
+__all__ = ["open_reader", "ReaderSpec", "reader_spec", "LoadReport", "iter_cases", "load_cases"]
 
 
 def open_reader(card: DatasetCard, root: Path, *, version: str | None = None, data_version: str = "",
@@ -20,6 +20,36 @@ def open_reader(card: DatasetCard, root: Path, *, version: str | None = None, da
     """The family reader of ``card`` on the dataset folder ``root``."""
     cls = reader_class(card.layout.family)
     return cls(card, root, version=version, data_version=data_version, fetch=fetch)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReaderSpec:
+    """What rebuilds a reader anywhere: picklable, so a worker process or a Dask worker can open cases itself.
+
+    Readers keep no state from discovery, so a reader rebuilt from its spec opens any entry the original discovered.
+    A rebuilt reader fetches nothing: the process that dispatches work makes content present first.
+
+    Attributes:
+        card: The dataset's card.
+        root: The dataset's root folder.
+        version: The object table used (``ObjectTable.version``).
+        data_version: The subdataset commit stamped on every Case.
+    """
+
+    card: DatasetCard
+    root: Path
+    version: str
+    data_version: str
+
+    def open(self, fetch: Fetcher | None = None) -> LayoutReader:
+        """The family reader this spec describes."""
+        return open_reader(self.card, self.root, version=self.version, data_version=self.data_version, fetch=fetch)
+
+
+def reader_spec(reader: LayoutReader) -> ReaderSpec:
+    """The spec that rebuilds ``reader`` (without its fetcher)."""
+    return ReaderSpec(card=reader.card, root=reader.root, version=reader.table.version,
+                      data_version=reader.data_version)
 
 
 @dataclass(frozen=True)
@@ -51,7 +81,7 @@ def iter_cases(reader: LayoutReader, discovery: Discovery | None = None, *, load
                 case.masks()
         except (BenchmarkError, OSError, ValueError, KeyError) as err:
             path = entry.image_files[0] if entry.image_files else None
-            sink.append(CaseError(reader.card.id, entry.case_id, path, str(err)))
+            sink.append(CaseError(dataset_id=reader.card.id, case_id=entry.case_id, path=path, message=str(err)))
             continue
         yield case
 

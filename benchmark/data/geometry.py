@@ -11,6 +11,7 @@ and (z, y, x) array order are converted here and nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     import SimpleITK as sitk
 
 __all__ = [
+    "Plane",
+    "PLANE_AXIS",
+    "slice_of",
     "Geometry",
     "Volume",
     "read_header",
@@ -36,6 +40,28 @@ __all__ = [
 AFFINE_TOLERANCE_MM = 1e-3
 
 _LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0, 1.0])
+
+
+class Plane(str, Enum):
+    """A slicing plane of the canonical grid; in-plane axes (u, v): axial (x, y), coronal (x, z), sagittal (y, z)."""
+
+    AXIAL = "axial"
+    CORONAL = "coronal"
+    SAGITTAL = "sagittal"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+#: The array axis a plane's slices are taken along.
+PLANE_AXIS: dict[Plane, int] = {Plane.SAGITTAL: 0, Plane.CORONAL: 1, Plane.AXIAL: 2}
+
+
+def slice_of(volume: np.ndarray, plane: Plane | str, index: int) -> np.ndarray:
+    """The 2D slice ``index`` of an (X, Y, Z) volume on ``plane``, with in-plane axes (u, v) as in :class:`Plane`."""
+    axis = PLANE_AXIS[Plane(plane)]
+    result: np.ndarray = np.take(volume, index, axis=axis)
+    return result
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,8 @@ from typing import Any
 import numpy as np
 
 from benchmark.data.case import Case
-from benchmark.data.geometry import Geometry, read_header
+from benchmark.data.geometry import PLANE_AXIS, Geometry, Plane, read_header
 from benchmark.errors import CaseLoadError
-from benchmark.prompts import PLANE_AXIS, Plane
 
 __all__ = ["SCHEMA_VERSION", "ObjectStats", "ChannelIntensity", "CaseFingerprint", "fingerprint_case",
            "INTENSITY_SAMPLES"]
@@ -24,7 +23,7 @@ SCHEMA_VERSION = 1
 INTENSITY_SAMPLES = 2000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ObjectStats:
     """One object in one case.
 
@@ -47,7 +46,7 @@ class ObjectStats:
         return self.voxels > 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ChannelIntensity:
     """Foreground intensities of one channel in one case (foreground = union of the case's objects)."""
 
@@ -60,7 +59,7 @@ class ChannelIntensity:
     samples: tuple[float, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CaseFingerprint:
     """Fingerprint of one case. ``objects`` and ``intensities`` are empty after a header-only pass."""
 
@@ -92,11 +91,12 @@ class CaseFingerprint:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CaseFingerprint:
-        objects = tuple(ObjectStats(o["name"], o["voxels"], o["volume_mm3"], o["axial_extent_mm"],
-                                    {k: tuple(v) for k, v in o["slice_areas"].items()}) for o in data["objects"])
+        objects = tuple(ObjectStats(**{**o, "slice_areas": {k: tuple(v) for k, v in o["slice_areas"].items()}})
+                        for o in data["objects"])
         intensities = tuple(ChannelIntensity(**{**c, "samples": tuple(c["samples"])}) for c in data["intensities"])
-        return cls(data["dataset_id"], data["case_id"], tuple(data["shape"]),  # type: ignore[arg-type]
-                   tuple(data["spacing"]), data["n_channels"], data["full"], objects, intensities)  # type: ignore[arg-type]
+        return cls(dataset_id=data["dataset_id"], case_id=data["case_id"], shape=tuple(data["shape"]),
+                   spacing=tuple(data["spacing"]), n_channels=data["n_channels"], full=data["full"],
+                   objects=objects, intensities=intensities)
 
 
 def header_geometry(case: Case, n_card_channels: int) -> tuple[Geometry, int]:
@@ -138,7 +138,8 @@ def fingerprint_case(case: Case, *, full: bool, n_card_channels: int, seed: int 
     """
     if not full:
         geometry, n_channels = header_geometry(case, n_card_channels)
-        return CaseFingerprint(case.dataset_id, case.case_id, geometry.shape, geometry.spacing, n_channels, False)
+        return CaseFingerprint(dataset_id=case.dataset_id, case_id=case.case_id, shape=geometry.shape,
+                               spacing=geometry.spacing, n_channels=n_channels, full=False)
     # A full pass decodes the image anyway: its grid is taken from there rather than from a second header read.
     image = case.image  # (C, X, Y, Z); the Case checks the channel count against the card
     geometry = case.geometry
@@ -151,8 +152,9 @@ def fingerprint_case(case: Case, *, full: bool, n_card_channels: int, seed: int 
     rng = np.random.default_rng([seed, _stable_int(case.case_id)])
     intensities = tuple(_intensity(str(name), image[index], foreground, rng)
                         for index, name in enumerate(case.channel_names))
-    return CaseFingerprint(case.dataset_id, case.case_id, geometry.shape, geometry.spacing, image.shape[0], True,
-                           objects, intensities)
+    return CaseFingerprint(dataset_id=case.dataset_id, case_id=case.case_id, shape=geometry.shape,
+                           spacing=geometry.spacing, n_channels=image.shape[0], full=True, objects=objects,
+                           intensities=intensities)
 
 
 def _object_stats(name: str, mask: np.ndarray, spacing: tuple[float, float, float]) -> ObjectStats:
@@ -161,17 +163,20 @@ def _object_stats(name: str, mask: np.ndarray, spacing: tuple[float, float, floa
              for plane, axis in PLANE_AXIS.items()}
     axial = np.flatnonzero(areas[Plane.AXIAL.value])
     extent = float((axial[-1] - axial[0] + 1) * spacing[2]) if axial.size else 0.0
-    return ObjectStats(name, voxels, voxels * float(np.prod(spacing)), extent, areas)
+    return ObjectStats(name=name, voxels=voxels, volume_mm3=voxels * float(np.prod(spacing)), axial_extent_mm=extent,
+                       slice_areas=areas)
 
 
 def _intensity(name: str, channel: np.ndarray, foreground: np.ndarray, rng: np.random.Generator) -> ChannelIntensity:
     values = channel[foreground].astype(np.float64)
     if values.size == 0:
-        return ChannelIntensity(name, 0, math.nan, math.nan, math.nan, math.nan, ())
+        return ChannelIntensity(channel=name, n_foreground=0, mean=math.nan, std=math.nan, p00_5=math.nan,
+                                p99_5=math.nan, samples=())
     picked = values if values.size <= INTENSITY_SAMPLES else rng.choice(values, INTENSITY_SAMPLES, replace=False)
     low, high = np.percentile(values, [0.5, 99.5])
-    return ChannelIntensity(name, int(values.size), float(values.mean()), float(values.std()), float(low),
-                            float(high), tuple(float(v) for v in picked))
+    return ChannelIntensity(channel=name, n_foreground=int(values.size), mean=float(values.mean()),
+                            std=float(values.std()), p00_5=float(low), p99_5=float(high),
+                            samples=tuple(float(v) for v in picked))
 
 
 def _stable_int(text: str) -> int:

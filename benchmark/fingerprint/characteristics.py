@@ -15,8 +15,8 @@ from enum import Enum
 
 import numpy as np
 
+from benchmark.data.geometry import PLANE_AXIS, Plane
 from benchmark.fingerprint.case import CaseFingerprint
-from benchmark.prompts import PLANE_AXIS, Plane
 from benchmark.splits import Split, Subset
 
 __all__ = ["TaskCounting", "Definition", "CountRow", "sample_count", "task_count", "characteristics"]

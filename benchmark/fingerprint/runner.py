@@ -1,22 +1,28 @@
-"""Fingerprinting every case of a dataset in parallel, with a per-case cache keyed by file content."""
+"""Fingerprinting every case of a dataset in parallel, with a per-case cache keyed by file content.
+
+The work of one case is :func:`fingerprint_task`, a module-level function of a picklable :class:`FingerprintTask`,
+so threads, a process pool or a Dask client's executor can run it. The process that calls :func:`run_cases` fetches
+content, dispatches tasks and is the only writer of the cache.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.data.case import CaseEntry
+from benchmark.data.content_keys import combined_key, file_key
+from benchmark.data.dataset import ReaderSpec, reader_spec
 from benchmark.data.readers.base import LayoutReader
 from benchmark.errors import BenchmarkError, CaseError
 from benchmark.fingerprint.cache import JsonCache
 from benchmark.fingerprint.case import INTENSITY_SAMPLES, SCHEMA_VERSION, CaseFingerprint, fingerprint_case
-from benchmark.fingerprint.content_keys import combined_key, file_key
 
-__all__ = ["CasePass", "run_cases"]
+__all__ = ["CasePass", "FingerprintTask", "fingerprint_task", "run_cases"]
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +40,50 @@ class CasePass:
     from_cache: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class FingerprintTask:
+    """One case to fingerprint, in a form any worker can run (see :func:`fingerprint_task`).
+
+    Attributes:
+        reader: Rebuilds the dataset's reader in the worker.
+        entry: The discovered case.
+        full: Read labels and images too, not only headers.
+        seed: Seed of the intensity sampling.
+    """
+
+    reader: ReaderSpec
+    entry: CaseEntry
+    full: bool
+    seed: int
+
+
+def fingerprint_task(task: FingerprintTask) -> CaseFingerprint | CaseError:
+    """Fingerprint one case, or return the error that kept it out (content must be present already)."""
+    card = task.reader.card
+    try:
+        reader = task.reader.open()
+        case = reader.open_case(task.entry)
+        try:
+            return fingerprint_case(case, full=task.full, n_card_channels=len(card.channels), seed=task.seed)
+        finally:
+            case.release()
+    except (BenchmarkError, OSError, ValueError, KeyError) as err:
+        path = task.entry.image_files[0] if task.entry.image_files else None
+        return CaseError(dataset_id=card.id, case_id=task.entry.case_id, path=path, message=str(err))
+
+
 def run_cases(reader: LayoutReader, *, full: bool, cache_dir: Path | None, workers: int | None = None,
-              seed: int = 0, progress: Progress | None = None) -> CasePass:
+              executor: Executor | None = None, seed: int = 0, progress: Progress | None = None) -> CasePass:
     """Fingerprint every case ``reader`` discovers.
 
     Args:
         reader: An opened family reader.
         full: Read labels and images too (per-object statistics, intensities), not only headers.
         cache_dir: Folder of the per-case cache (None: no cache).
-        workers: Threads (default: the number of CPUs). SimpleITK and numpy release the GIL while decoding.
+        workers: Threads when no ``executor`` is given (default: the number of CPUs). SimpleITK and numpy release
+            the GIL while decoding.
+        executor: Runs :func:`fingerprint_task` (a ``ProcessPoolExecutor``, or ``dask.distributed.Client
+            .get_executor()``); it is left open.
         seed: Seed of the intensity sampling.
         progress: Called after each case.
 
@@ -53,47 +94,64 @@ def run_cases(reader: LayoutReader, *, full: bool, cache_dir: Path | None, worke
     cache = JsonCache(cache_dir / reader.card.id) if cache_dir is not None else None
     entries = discovery.entries
     keys = {e.case_id: _case_key(reader, e, full=full, seed=seed) for e in entries} if cache is not None else {}
-    cached = {case_id: stored for case_id, key in keys.items()
-              if cache is not None and (stored := cache.load(key)) is not None
-              and stored.get("schema_version") == SCHEMA_VERSION}
-    # One fetch of every uncached case's files is far cheaper than one per case (each is a git-annex call). If it
-    # fails, each case fetches its own files below, so the failure is charged to the cases it concerns.
+    results: dict[str, CaseFingerprint | CaseError] = {}
+    if cache is not None:
+        for case_id, key in keys.items():
+            stored = cache.load(key)
+            if stored is not None and stored.get("schema_version") == SCHEMA_VERSION:
+                results[case_id] = CaseFingerprint.from_json(stored)
+    from_cache = len(results)
+    if progress is not None and from_cache:
+        progress(from_cache, len(entries))
+    uncached = [e for e in entries if e.case_id not in results]
+    results.update(_fetch(reader, uncached, full=full))
+    spec = reader_spec(reader)
+    tasks = [FingerprintTask(reader=spec, entry=e, full=full, seed=seed) for e in uncached
+             if e.case_id not in results]
+    pool = executor if executor is not None else ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
     try:
-        reader.fetch([path for entry in entries if entry.case_id not in cached
-                      for path in (entry.files if full else entry.image_files)])
-    except BenchmarkError as err:
-        log.warning("%s: fetching content failed (%s); fetching case by case", reader.card.id, err)
-
-    def one(entry: CaseEntry) -> CaseFingerprint | CaseError:
-        if entry.case_id in cached:
-            return CaseFingerprint.from_json(cached[entry.case_id])
-        try:
-            fingerprint = _compute(reader, entry, full=full, seed=seed)
-        except (BenchmarkError, OSError, ValueError, KeyError) as err:
-            path = entry.image_files[0] if entry.image_files else None
-            return CaseError(reader.card.id, entry.case_id, path, str(err))
-        if cache is not None:
-            cache.store(keys[entry.case_id], fingerprint.to_json())
-        return fingerprint
-
-    results: list[CaseFingerprint | CaseError] = []
-    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-        for result in pool.map(one, entries):
-            results.append(result)
+        futures = {pool.submit(fingerprint_task, task): task for task in tasks}
+        for future in as_completed(futures):
+            task, result = futures[future], future.result()
+            if cache is not None and isinstance(result, CaseFingerprint):
+                cache.store(keys[task.entry.case_id], result.to_json())
+            results[task.entry.case_id] = result
             if progress is not None:
                 progress(len(results), len(entries))
-    fingerprints = tuple(r for r in results if isinstance(r, CaseFingerprint))
-    errors = discovery.errors + tuple(r for r in results if isinstance(r, CaseError))
-    return CasePass(reader.card.id, fingerprints, errors, len(cached))
-
-
-def _compute(reader: LayoutReader, entry: CaseEntry, *, full: bool, seed: int) -> CaseFingerprint:
-    reader.fetch(entry.files if full else entry.image_files)  # no-op when present; headers need the content
-    case = reader.open_case(entry)
-    try:
-        return fingerprint_case(case, full=full, n_card_channels=len(reader.card.channels), seed=seed)
     finally:
-        case.release()
+        if executor is None:
+            pool.shutdown()
+    ordered = [results[e.case_id] for e in entries]
+    fingerprints = tuple(r for r in ordered if isinstance(r, CaseFingerprint))
+    errors = discovery.errors + tuple(r for r in ordered if isinstance(r, CaseError))
+    return CasePass(reader.card.id, fingerprints, errors, from_cache)
+
+
+def _fetch(reader: LayoutReader, entries: Sequence[CaseEntry], *, full: bool) -> dict[str, CaseError]:
+    """Make the cases' content present; returns the cases whose content could not be fetched.
+
+    One fetch of every case's files is far cheaper than one per case (each is a git-annex call). If it fails, each
+    case is fetched on its own, so the failure is charged to the cases it concerns.
+    """
+    if not entries:
+        return {}
+
+    def files(entry: CaseEntry) -> tuple[Path, ...]:
+        return entry.files if full else entry.image_files
+
+    try:
+        reader.fetch([path for entry in entries for path in files(entry)])
+        return {}
+    except BenchmarkError as err:
+        log.warning("%s: fetching content failed (%s); fetching case by case", reader.card.id, err)
+    failed: dict[str, CaseError] = {}
+    for entry in entries:
+        try:
+            reader.fetch(files(entry))
+        except BenchmarkError as err:
+            path = entry.image_files[0] if entry.image_files else None
+            failed[entry.case_id] = reader.error(entry.case_id, path, f"fetching its content failed: {err}")
+    return failed
 
 
 def _case_key(reader: LayoutReader, entry: CaseEntry, *, full: bool, seed: int) -> str:

@@ -34,7 +34,7 @@ class InteractiveModel(Protocol):
     """An interactive model: a name, the prompt kinds it accepts, a device, and ``segment``.
 
     ``prompt_kinds`` holds PromptKind values as strings (``"box2d"``, ``"mask2d"``, ``"box3d"``). ``segment`` takes a
-    case and a prompt (benchmark.prompts) and returns a boolean (X, Y, Z) mask on the case's canonical grid.
+    case and a prompt (benchmark.protocol.prompts) and returns a boolean (X, Y, Z) mask on the case's canonical grid.
     """
 
     name: str

@@ -9,6 +9,7 @@ and without the modality suffix.
 from __future__ import annotations
 
 import csv
+import math
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from benchmark.data.cards import DatasetCard
 from benchmark.data.enums import Modality
 
-__all__ = ["paper_dir", "read_rows", "name_keys", "matches"]
+__all__ = ["paper_dir", "read_rows", "name_keys", "matches", "paper_order", "paper_number", "difference"]
 
 _SUFFIX = {Modality.CT: "ct", Modality.MR: "mr", Modality.PET_CT: "petct", Modality.MICRO_CT: ""}
 
@@ -52,3 +53,30 @@ def matches(card: DatasetCard, rows: Sequence[dict[str, str]], column: str = "da
     """The rows whose ``column`` names this dataset."""
     keys = set(name_keys(card))
     return (row for row in rows if _norm(row.get(column, "")) in keys)
+
+
+def paper_order(cards: Sequence[DatasetCard], filename: str) -> list[DatasetCard]:
+    """Cards sorted by the row of their dataset in a paper table (cards the table lacks go last, in given order)."""
+    rows = read_rows(filename)
+
+    def position(card: DatasetCard) -> int:
+        for index, row in enumerate(rows):
+            if row in list(matches(card, rows)):
+                return index
+        return len(rows)
+
+    return sorted(cards, key=position)
+
+
+def paper_number(text: str | None) -> float | None:
+    """A number printed in a paper table (thousands separators allowed), or None for an empty cell."""
+    if text is None or text.strip() == "":
+        return None
+    return float(text.replace(",", ""))
+
+
+def difference(ours: float | None, paper: float | None) -> float | None:
+    """Ours minus the paper's value, or None when either is missing (or ours is NaN)."""
+    if ours is None or paper is None or (isinstance(ours, float) and math.isnan(ours)):
+        return None
+    return ours - paper

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from baselines.naive import NaivePropagation
+from benchmark.data.geometry import Plane
 from benchmark.models.protocol import InteractiveModel
-from benchmark.prompt_simulation import mask2d_prompt
-from benchmark.prompts import Plane
+from benchmark.protocol.simulation import mask2d_prompt
 from tests.synthetic import blob
 
 

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pytest
 
-from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.cards import DatasetCard
 from benchmark.data.readers.base import LayoutReader
 from benchmark.data.readers.paired_folders import PairedFoldersReader
+from tests.cards import card
 from tests.synthetic import labelled_phantom, write_nifti
 
 if TYPE_CHECKING:
@@ -251,14 +252,8 @@ def perf(benchmark: BenchmarkFixture, request: pytest.FixtureRequest) -> PerfRec
 
 def f1_card(dataset_id: str, objects: Mapping[str, str]) -> DatasetCard:
     """A card of layout family F1 (``imagesTr``/``labelsTr``, no dataset.json) with one CT channel."""
-    data = {
-        "schema_version": 1, "id": dataset_id, "name": f"perf set {dataset_id}", "modality": "CT",
-        "channels": ["CT"], "role": "internal", "encoding": "label-map", "default_version": "v1",
-        "source": {"url": "built-in", "access": "direct", "licence": "CC0-1.0", "citation": "perf"},
-        "layout": {"family": "F1", "confirmed": True, "options": {"dataset_json": ""}},
-        "versions": {"v1": {"objects": dict(objects)}},
-    }
-    return parse_card(data, Path(f"{dataset_id}.toml"))
+    return card(objects, options={"dataset_json": ""}, dataset_id=dataset_id, name=f"perf set {dataset_id}",
+                path=Path(f"{dataset_id}.toml"))
 
 
 @dataclass(frozen=True)
@@ -387,7 +382,7 @@ def many_cases(tmp_path_factory: pytest.TempPathFactory) -> F1Dataset:
 def demo_collection(tmp_path_factory: pytest.TempPathFactory) -> DemoCollection:
     """The demo collection's .nii.gz datasets (DEMO_NIFTI_IDS), the same phantoms ``write_demo`` writes for seed 0."""
     from benchmark.data.catalog import load_catalog
-    from benchmark.data.demo.collection import demo_dataset, write_dataset
+    from benchmark.demo.collection import demo_dataset, write_dataset
 
     dest = tmp_path_factory.mktemp("demo")
     catalog = load_catalog()

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmark.data.geometry import Plane
 from benchmark.models.protocol import InteractiveModel
-from benchmark.prompts import Box2D, Box3D, Mask2D, Plane
+from benchmark.protocol.prompts import Box2D, Box3D, Mask2D
 from propsam.checkpoint import NetworkKind, save_bundle, save_checkpoint
 from propsam.inference.predictor import PropSAMPredictor
 from propsam.models import PropSAM2DBox, PropSAM2DMask

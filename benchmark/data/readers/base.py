@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from benchmark.data.cards import DatasetCard, ObjectTable
 from benchmark.data.case import Case, CaseEntry
@@ -34,6 +34,9 @@ __all__ = [
     "present_or_annexed",
 ]
 
+#: A family's options type: a frozen dataclass of the card's ``layout.options``.
+OptionsT = TypeVar("OptionsT")
+
 #: Makes files present before they are read (``datalad get`` in a data home; nothing for a plain folder).
 Fetcher = Callable[[Sequence[Path]], None]
 
@@ -46,11 +49,13 @@ class Discovery:
     errors: tuple[CaseError, ...] = ()
 
 
-class LayoutReader(ABC):
+class LayoutReader(ABC, Generic[OptionsT]):
     """Base class of the per-family readers.
 
-    Subclasses set ``family`` and ``options_type`` (a frozen dataclass of the family's card options, every field with
-    a default or required) and implement ``discover`` and ``open_case``.
+    A family's reader subclasses ``LayoutReader[ItsOptions]``, sets ``family`` and ``options_type`` (the frozen
+    dataclass of the family's card options, every field with a default or required), implements ``discover`` and
+    ``open_case``, and checks what the options type alone cannot (options against the card's channels and encoding)
+    in ``prepare``. Every family has this one constructor signature; readers never override ``__init__``.
 
     Args:
         card: The dataset's validated card.
@@ -61,11 +66,12 @@ class LayoutReader(ABC):
 
     Raises:
         LayoutError: ``root`` is not a folder.
-        CardError: The card's layout options do not fit ``options_type``.
+        CardError: The card's layout options do not fit ``options_type``, or ``prepare`` finds them inconsistent
+            with the card.
     """
 
     family: ClassVar[LayoutFamily]
-    options_type: ClassVar[type]
+    options_type: ClassVar[type[Any]]
 
     def __init__(self, card: DatasetCard, root: Path, *, version: str | None = None, data_version: str = "",
                  fetch: Fetcher | None = None) -> None:
@@ -73,8 +79,16 @@ class LayoutReader(ABC):
         self.root = require_dir(Path(root), f"dataset {card.id} root")
         self.table: ObjectTable = card.objects(version)
         self.data_version = data_version
-        self.options: Any = parse_options(self.options_type, card.layout.options, card.path)
+        self.options: OptionsT = parse_options(self.options_type, card.layout.options, card.path)
         self._fetch: Fetcher = fetch if fetch is not None else _no_fetch
+        self.prepare()
+
+    def prepare(self) -> None:
+        """Check the options against the card and derive per-reader state; called once by ``__init__``.
+
+        Raises:
+            CardError: The options do not fit the card (the message names the card file and the key).
+        """
 
     @abstractmethod
     def discover(self) -> Discovery:
@@ -90,7 +104,7 @@ class LayoutReader(ABC):
 
     def error(self, case_id: str, path: Path | None, message: str) -> CaseError:
         """A CaseError of this dataset."""
-        return CaseError(self.card.id, case_id, path, message)
+        return CaseError(dataset_id=self.card.id, case_id=case_id, path=path, message=message)
 
 
 def _no_fetch(paths: Sequence[Path]) -> None:

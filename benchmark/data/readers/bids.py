@@ -28,7 +28,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily, ObjectEncoding
@@ -120,7 +119,7 @@ class BidsOptions:
 _CaseKey = tuple[tuple[str, str], ...]
 
 
-class BidsReader(LayoutReader):
+class BidsReader(LayoutReader[BidsOptions]):
     """Reads BIDS datasets (layout family F3). See ``BidsOptions``.
 
     Raises:
@@ -131,9 +130,7 @@ class BidsReader(LayoutReader):
     family = LayoutFamily.BIDS
     options_type = BidsOptions
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.options: BidsOptions
+    def prepare(self) -> None:
         self._check_options()
         self._selectors = {name: self.options.channel_entities.get(name, {"suffix": name})
                            for name in self.card.channels}

@@ -102,7 +102,7 @@ class CaseFoldersOptions:
     version_vars: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-class CaseFoldersReader(LayoutReader):
+class CaseFoldersReader(LayoutReader[CaseFoldersOptions]):
     """Reads datasets that keep each case in its own folder (layout family F2). See ``CaseFoldersOptions``.
 
     Raises:
@@ -114,9 +114,7 @@ class CaseFoldersReader(LayoutReader):
     family = LayoutFamily.CASE_FOLDERS
     options_type = CaseFoldersOptions
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.options: CaseFoldersOptions
+    def prepare(self) -> None:
         self._per_file = self.card.encoding is ObjectEncoding.PER_FILE
         self._vars = self._version_vars()
         self._check_options()
@@ -232,7 +230,7 @@ class CaseFoldersReader(LayoutReader):
                 return label_map.mask(name)
             files = self._object_files(entry, self._key_of(name))
             if not files:  # the object is absent from this case: all background on the image grid
-                return Volume(np.zeros(case.shape, dtype=bool), case.geometry, entry.image_files[0])
+                return Volume(np.zeros(case.spatial_shape, dtype=bool), case.geometry, entry.image_files[0])
             self.fetch(files)
             if self.options.rater_glob is not None:
                 return majority_mask(files)
@@ -258,7 +256,7 @@ class CaseFoldersReader(LayoutReader):
                             "unset); expected a multi-rater card for rater_probability")
         files = self._object_files(case.entry, self._key_of(name))
         if not files:
-            return Volume(np.zeros(case.shape, dtype=np.float32), case.geometry, case.entry.image_files[0])
+            return Volume(np.zeros(case.spatial_shape, dtype=np.float32), case.geometry, case.entry.image_files[0])
         self.fetch(files)
         return rater_mean(files)
 

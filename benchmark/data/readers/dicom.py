@@ -25,7 +25,7 @@ from benchmark.data.cards import DatasetCard
 from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily, ObjectEncoding
 from benchmark.data.geometry import Volume
-from benchmark.data.readers.base import Discovery, Fetcher, LayoutReader, is_hidden
+from benchmark.data.readers.base import Discovery, LayoutReader, is_hidden
 from benchmark.data.readers.dicom_labels import LabelSource, PngLabels, SegLabels, VolumeLabels
 from benchmark.data.readers.dicom_series import (
     DicomSeries,
@@ -116,7 +116,7 @@ class DicomOptions:
     spacing_tolerance_mm: float = 0.05
 
 
-class DicomReader(LayoutReader):
+class DicomReader(LayoutReader[DicomOptions]):
     """Reader of family F6: one DICOM series per case and labels from one of three back-ends.
 
     ``CaseEntry.image_files`` holds the folder searched for DICOM files; ``label_files`` the label files or PNG
@@ -127,18 +127,10 @@ class DicomReader(LayoutReader):
     family = LayoutFamily.DICOM
     options_type = DicomOptions
 
-    def __init__(self, card: DatasetCard, root: Path, *, version: str | None = None, data_version: str = "",
-                 fetch: Fetcher | None = None) -> None:
-        super().__init__(card, root, version=version, data_version=data_version, fetch=fetch)
-        self.backend = _enum(LabelBackend, self.opts.labels, card.path, "labels")
-        self.slice_order = _enum(SliceOrder, self.opts.slice_order, card.path, "slice_order")
-        _check_options(self.opts, self.backend, card, self.table.objects)
-
-    @property
-    def opts(self) -> DicomOptions:
-        """The card's layout options, typed."""
-        options: DicomOptions = self.options
-        return options
+    def prepare(self) -> None:
+        self.backend = _enum(LabelBackend, self.options.labels, self.card.path, "labels")
+        self.slice_order = _enum(SliceOrder, self.options.slice_order, self.card.path, "slice_order")
+        _check_options(self.options, self.backend, self.card, self.table.objects)
 
     @property
     def per_file(self) -> bool:
@@ -160,9 +152,9 @@ class DicomReader(LayoutReader):
         return Discovery(tuple(sorted(entries, key=lambda e: e.case_id)), tuple(errors))
 
     def _case_folders(self) -> list[tuple[Path, str]]:
-        pattern = Path(self.opts.case_glob).parts
+        pattern = Path(self.options.case_glob).parts
         found = []
-        for path in sorted(self.root.glob(self.opts.case_glob)):
+        for path in sorted(self.root.glob(self.options.case_glob)):
             parts = path.relative_to(self.root).parts
             if not path.is_dir() or any(is_hidden(p) for p in parts):
                 continue
@@ -172,9 +164,9 @@ class DicomReader(LayoutReader):
 
     def _entry(self, folder: Path, case_id: str) -> CaseEntry:
         case_dir = folder.relative_to(self.root).as_posix()
-        image_dir = folder / self.opts.image_dir if self.opts.image_dir else folder
+        image_dir = folder / self.options.image_dir if self.options.image_dir else folder
         if not image_dir.is_dir():
-            raise LayoutError(f"case folder {folder} has no image folder {self.opts.image_dir!r} "
+            raise LayoutError(f"case folder {folder} has no image folder {self.options.image_dir!r} "
                               "(option 'image_dir'); expected the DICOM series there")
         labels: tuple[Path, ...] = ()
         if self.backend is not LabelBackend.DICOM_SEG:
@@ -182,7 +174,7 @@ class DicomReader(LayoutReader):
             found = [self._label_path(folder, key) for key in keys]
             labels = tuple(p for p in found if p is not None)
             if not labels:
-                raise LayoutError(f"case folder {folder} has no label matching {list(self.opts.label_paths)} "
+                raise LayoutError(f"case folder {folder} has no label matching {list(self.options.label_paths)} "
                                   "(option 'label_paths'); expected a label for every case")
         return CaseEntry(case_id, (image_dir,), labels, {"case_dir": case_dir})
 
@@ -190,7 +182,7 @@ class DicomReader(LayoutReader):
         """The first match of the label templates for one case (and file key), or None."""
         values = {"case": glob.escape(folder.name), "key": glob.escape(key),
                   "case_dir": glob.escape(folder.relative_to(self.root).as_posix())}
-        for template in self.opts.label_paths:
+        for template in self.options.label_paths:
             pattern = os.path.join(glob.escape(str(self.root)), template.format(**values))
             matches = sorted(m for m in glob.glob(pattern) if not any(is_hidden(p) for p in Path(m).parts[-2:]))
             if len(matches) > 1:
@@ -221,7 +213,7 @@ class _CaseLoader:
 
     def series(self) -> DicomSeries:
         if self._series is None:
-            opts = self.reader.opts
+            opts = self.reader.options
             folder = self.entry.image_files[0]
             self.reader.fetch(self.entry.files)
             scan = scan_folder(folder)
@@ -252,7 +244,7 @@ class _CaseLoader:
 
     def _label_source(self) -> LabelSource:
         series = self.series()
-        reader, opts = self.reader, self.reader.opts
+        reader, opts = self.reader, self.reader.options
         if reader.backend is LabelBackend.DICOM_SEG:
             if self._seg is None:  # pragma: no cover - series() always sets it for this back-end
                 raise CaseLoadError(f"{series.folder}: no DICOM-SEG chosen")

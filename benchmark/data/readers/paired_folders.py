@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmark.data.cards import DatasetCard, ObjectTable
+from benchmark.data.cards import ObjectTable
 from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily
 from benchmark.data.geometry import Volume
@@ -84,7 +84,7 @@ class PairedFoldersOptions:
 _DIGITS = re.compile(r"(\d+)(?!.*\d)")
 
 
-class PairedFoldersReader(LayoutReader):
+class PairedFoldersReader(LayoutReader[PairedFoldersOptions]):
     """Reader of layout family F1 (see the module docstring and PairedFoldersOptions).
 
     Raises:
@@ -96,9 +96,8 @@ class PairedFoldersReader(LayoutReader):
     family = LayoutFamily.PAIRED_FOLDERS
     options_type = PairedFoldersOptions
 
-    def __init__(self, card: DatasetCard, root: Path, **kwargs: Any) -> None:
-        super().__init__(card, root, **kwargs)
-        opts: PairedFoldersOptions = self.options
+    def prepare(self) -> None:
+        card, opts = self.card, self.options
         check_channel_options(card, opts.channel_suffixes, opts.resample_to)
         low, high = opts.case_number_min, opts.case_number_max
         if low is not None and high is not None and low > high:
@@ -145,7 +144,7 @@ class PairedFoldersReader(LayoutReader):
 
     def _scan_images(self, errors: list[CaseError]) -> dict[str, dict[str, Path]]:
         """Case key to {channel suffix: file} from the image folders ({"": file} without channel suffixes)."""
-        opts: PairedFoldersOptions = self.options
+        opts = self.options
         suffixes = sorted(opts.channel_suffixes.values(), key=len, reverse=True)
         images: dict[str, dict[str, Path]] = {}
         for path in self._files(opts.image_dirs, "image_dirs"):
@@ -164,7 +163,7 @@ class PairedFoldersReader(LayoutReader):
         return images
 
     def _scan_labels(self, errors: list[CaseError]) -> dict[str, Path]:
-        opts: PairedFoldersOptions = self.options
+        opts = self.options
         labels: dict[str, Path] = {}
         for path in self._files(opts.label_dirs, "label_dirs"):
             key = path.name[: -len(opts.file_ending)]
@@ -188,7 +187,7 @@ class PairedFoldersReader(LayoutReader):
     def _pairs_from_json(self, data: Mapping[str, Any],
                          errors: list[CaseError]) -> tuple[dict[str, dict[str, Path]], dict[str, Path]]:
         """Case keys of the dataset.json ``training``/``validation`` pairs whose image sits in ``image_dirs``."""
-        opts: PairedFoldersOptions = self.options
+        opts = self.options
         json_path = self.root / opts.dataset_json
         allowed = {Path(os.path.normpath(self.root / d)) for d in opts.image_dirs}
         images: dict[str, dict[str, Path]] = {}
@@ -225,7 +224,7 @@ class PairedFoldersReader(LayoutReader):
 
     def _json_image_files(self, image: Path) -> tuple[str, dict[str, Path]]:
         """Case key and per-channel files of a dataset.json image path (nnU-Net v1 lists them without suffix)."""
-        opts: PairedFoldersOptions = self.options
+        opts = self.options
         name = image.name
         stem = name[: -len(opts.file_ending)] if name.endswith(opts.file_ending) else name.split(".")[0]
         if not opts.channel_suffixes:
@@ -238,7 +237,7 @@ class PairedFoldersReader(LayoutReader):
 
     def _pair(self, images: Mapping[str, Mapping[str, Path]], labels: Mapping[str, Path],
               errors: list[CaseError]) -> tuple[CaseEntry, ...]:
-        opts: PairedFoldersOptions = self.options
+        opts = self.options
         entries: list[CaseEntry] = []
         for key in sorted(set(images) | set(labels)):
             if not self._keep(key, errors):

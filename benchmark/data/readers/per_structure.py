@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.data.cards import DatasetCard
 from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily, ObjectEncoding
 from benchmark.data.geometry import Volume, check_same_grid, read_header, read_volume
-from benchmark.data.readers.base import Discovery, Fetcher, LayoutReader, is_hidden, present_or_annexed
+from benchmark.data.readers.base import Discovery, LayoutReader, is_hidden, present_or_annexed
 from benchmark.data.readers.labels import binary_mask
 from benchmark.errors import CardError, CaseError, LayoutError
 
@@ -68,7 +67,7 @@ class PerStructureOptions:
     splits: tuple[str, ...] = ()
 
 
-class PerStructureReader(LayoutReader):
+class PerStructureReader(LayoutReader[PerStructureOptions]):
     """Reader of family F4: per-case folders with one binary mask file per structure.
 
     The card must use the ``per-file`` encoding; its object keys are the ``{key}`` values of ``mask_pattern``.
@@ -79,10 +78,8 @@ class PerStructureReader(LayoutReader):
     family = LayoutFamily.PER_STRUCTURE
     options_type = PerStructureOptions
 
-    def __init__(self, card: DatasetCard, root: Path, *, version: str | None = None, data_version: str = "",
-                 fetch: Fetcher | None = None) -> None:
-        super().__init__(card, root, version=version, data_version=data_version, fetch=fetch)
-        options: PerStructureOptions = self.options
+    def prepare(self) -> None:
+        options = self.options
         where = f"{self.card.path}: key 'layout.options"
         if self.card.encoding is not ObjectEncoding.PER_FILE:
             raise CardError(f"{self.card.path}: key 'encoding' is {str(self.card.encoding)!r}; layout family F4 "
@@ -96,12 +93,6 @@ class PerStructureReader(LayoutReader):
             _check_template(template, {"case"}, f"{where}.image_files'")
         _check_template(options.mask_pattern, {"case", "key"}, f"{where}.mask_pattern'")
 
-    @property
-    def opts(self) -> PerStructureOptions:
-        """The card's layout options, typed."""
-        options: PerStructureOptions = self.options
-        return options
-
     # discovery ---------------------------------------------------------------------------------------------------
     def discover(self) -> Discovery:
         """List case folders from names: images, present mask files and splits; one CaseError per bad case."""
@@ -113,7 +104,7 @@ class PerStructureReader(LayoutReader):
         for folder in folders:
             case_id = folder.name
             split = splits.get(case_id, "") if splits is not None else ""
-            if self.opts.splits and split not in self.opts.splits:
+            if self.options.splits and split not in self.options.splits:
                 continue
             if case_id in seen:
                 errors.append(self.error(case_id, folder, f"case folder name {case_id!r} also used by {seen[case_id]}; "
@@ -125,15 +116,15 @@ class PerStructureReader(LayoutReader):
                 entries.append(entry)
         if splits is not None:
             for case_id, split in sorted(splits.items()):
-                if case_id not in seen and (not self.opts.splits or split in self.opts.splits):
+                if case_id not in seen and (not self.options.splits or split in self.options.splits):
                     errors.append(self.error(case_id, self.root / case_id, f"case {case_id!r} is listed in "
-                                             f"{self.opts.meta_csv} but has no case folder matching "
-                                             f"{self.opts.case_glob!r}"))
+                                             f"{self.options.meta_csv} but has no case folder matching "
+                                             f"{self.options.case_glob!r}"))
         return Discovery(tuple(sorted(entries, key=lambda e: e.case_id)), tuple(errors))
 
     def _case_folders(self) -> list[Path]:
         folders = []
-        for path in sorted(self.root.glob(self.opts.case_glob)):
+        for path in sorted(self.root.glob(self.options.case_glob)):
             relative = path.relative_to(self.root)
             if path.is_dir() and not any(is_hidden(part) for part in relative.parts):
                 folders.append(path)
@@ -141,43 +132,43 @@ class PerStructureReader(LayoutReader):
 
     def _entry(self, folder: Path, split: str, errors: list[CaseError]) -> CaseEntry | None:
         case_id = folder.name
-        images = tuple(folder / t.format(case=case_id) for t in self.opts.image_files)
+        images = tuple(folder / t.format(case=case_id) for t in self.options.image_files)
         missing = [p for p in images if not present_or_annexed(p)]
         if missing:
             errors.append(self.error(case_id, missing[0], f"case folder {folder} lacks image file(s) "
-                                     f"{[p.name for p in missing]}; expected {list(self.opts.image_files)} "
+                                     f"{[p.name for p in missing]}; expected {list(self.options.image_files)} "
                                      f"(option 'image_files')"))
             return None
         masks = tuple(p for p in (self._mask_path(folder, key) for key in self.table.objects) if present_or_annexed(p))
-        if not masks and self.opts.require_masks:
+        if not masks and self.options.require_masks:
             errors.append(self.error(case_id, folder, f"case folder {folder} holds none of the "
                                      f"{len(self.table.objects)} mask files of the card (pattern "
-                                     f"{self.opts.mask_pattern!r}); expected at least one (option 'require_masks')"))
+                                     f"{self.options.mask_pattern!r}); expected at least one (option 'require_masks')"))
             return None
         return CaseEntry(case_id, images, masks, {"split": split, "case_dir": folder.relative_to(self.root).as_posix()})
 
     def _read_meta(self) -> dict[str, str] | None:
         """Case id to split from ``meta_csv``, or None when the card names no metadata table."""
-        if not self.opts.meta_csv:
+        if not self.options.meta_csv:
             return None
-        path = self.root / self.opts.meta_csv
+        path = self.root / self.options.meta_csv
         self.fetch([path])
         if not path.is_file():
             raise LayoutError(f"{path}: metadata table named by 'layout.options.meta_csv' does not exist "
                               f"(or its annexed content is not present)")
         with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle, delimiter=self.opts.meta_delimiter)
-            columns = [c for c in (self.opts.meta_id_column, self.opts.meta_split_column) if c]
+            reader = csv.DictReader(handle, delimiter=self.options.meta_delimiter)
+            columns = [c for c in (self.options.meta_id_column, self.options.meta_split_column) if c]
             absent = [c for c in columns if c not in (reader.fieldnames or [])]
             if absent:
                 raise LayoutError(f"{path}: column(s) {absent} not found with delimiter "
-                                  f"{self.opts.meta_delimiter!r}; got columns {reader.fieldnames}")
-            split_column = self.opts.meta_split_column
-            return {row[self.opts.meta_id_column].strip(): (row[split_column] or "").strip() if split_column else ""
-                    for row in reader if row.get(self.opts.meta_id_column)}
+                                  f"{self.options.meta_delimiter!r}; got columns {reader.fieldnames}")
+            split_column = self.options.meta_split_column
+            return {row[self.options.meta_id_column].strip(): (row[split_column] or "").strip() if split_column else ""
+                    for row in reader if row.get(self.options.meta_id_column)}
 
     def _mask_path(self, folder: Path, key: str) -> Path:
-        return folder / self.opts.mask_pattern.format(case=folder.name, key=key)
+        return folder / self.options.mask_pattern.format(case=folder.name, key=key)
 
     # loading -----------------------------------------------------------------------------------------------------
     def open_case(self, entry: CaseEntry) -> Case:

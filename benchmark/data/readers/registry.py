@@ -1,26 +1,32 @@
-"""The explicit registry of layout readers: one per layout family, imported when first used."""
+"""The explicit registry of layout readers: one class per layout family."""
 
 from __future__ import annotations
 
-import importlib
+from typing import Any
 
 from benchmark.data.enums import LayoutFamily
 from benchmark.data.readers.base import LayoutReader
+from benchmark.data.readers.bids import BidsReader
+from benchmark.data.readers.case_folders import CaseFoldersReader
+from benchmark.data.readers.dicom import DicomReader
+from benchmark.data.readers.paired_folders import PairedFoldersReader
+from benchmark.data.readers.per_structure import PerStructureReader
+from benchmark.data.readers.suffix_pairs import SuffixPairsReader
 
 __all__ = ["READERS", "reader_class"]
 
-#: Layout family to "module:Class" of its reader.
-READERS: dict[LayoutFamily, str] = {
-    LayoutFamily.PAIRED_FOLDERS: "benchmark.data.readers.paired_folders:PairedFoldersReader",
-    LayoutFamily.CASE_FOLDERS: "benchmark.data.readers.case_folders:CaseFoldersReader",
-    LayoutFamily.BIDS: "benchmark.data.readers.bids:BidsReader",
-    LayoutFamily.PER_STRUCTURE: "benchmark.data.readers.per_structure:PerStructureReader",
-    LayoutFamily.SUFFIX_PAIRS: "benchmark.data.readers.suffix_pairs:SuffixPairsReader",
-    LayoutFamily.DICOM: "benchmark.data.readers.dicom:DicomReader",
+#: Layout family to its reader class.
+READERS: dict[LayoutFamily, type[LayoutReader[Any]]] = {
+    LayoutFamily.PAIRED_FOLDERS: PairedFoldersReader,
+    LayoutFamily.CASE_FOLDERS: CaseFoldersReader,
+    LayoutFamily.BIDS: BidsReader,
+    LayoutFamily.PER_STRUCTURE: PerStructureReader,
+    LayoutFamily.SUFFIX_PAIRS: SuffixPairsReader,
+    LayoutFamily.DICOM: DicomReader,
 }
 
 
-def reader_class(family: LayoutFamily | str) -> type[LayoutReader]:
+def reader_class(family: LayoutFamily | str) -> type[LayoutReader[Any]]:
     """The reader class of a layout family.
 
     Raises:
@@ -31,6 +37,4 @@ def reader_class(family: LayoutFamily | str) -> type[LayoutReader]:
     except ValueError:
         raise ValueError(f"unknown layout family {family!r}; expected one of "
                          f"{[f.value for f in LayoutFamily]}") from None
-    module_name, class_name = READERS[key].split(":")
-    cls: type[LayoutReader] = getattr(importlib.import_module(module_name), class_name)
-    return cls
+    return READERS[key]

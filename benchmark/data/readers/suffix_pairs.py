@@ -24,9 +24,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from benchmark.data.cards import DatasetCard
 from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily
 from benchmark.data.geometry import Volume
@@ -71,7 +69,7 @@ class SuffixPairsOptions:
     label_remap: dict[str, int] = field(default_factory=dict)
 
 
-class SuffixPairsReader(LayoutReader):
+class SuffixPairsReader(LayoutReader[SuffixPairsOptions]):
     """Reader of layout family F5 (see the module docstring and SuffixPairsOptions).
 
     Raises:
@@ -83,9 +81,8 @@ class SuffixPairsReader(LayoutReader):
     family = LayoutFamily.SUFFIX_PAIRS
     options_type = SuffixPairsOptions
 
-    def __init__(self, card: DatasetCard, root: Path, **kwargs: Any) -> None:
-        super().__init__(card, root, **kwargs)
-        opts: SuffixPairsOptions = self.options
+    def prepare(self) -> None:
+        card, opts = self.card, self.options
         if not opts.channel_suffixes:
             raise CardError(f"{card.path}: key 'layout.options.channel_suffixes' is empty; expected one file suffix "
                             f"per card channel {list(card.channels)}")
@@ -108,7 +105,7 @@ class SuffixPairsReader(LayoutReader):
         Raises:
             LayoutError: A folder (or glob pattern) of the options matches no folder inside the root.
         """
-        opts: SuffixPairsOptions = self.options
+        opts = self.options
         image_dirs = self._folders(opts.image_dirs, "image_dirs")
         label_dirs = self._folders(opts.label_dirs, "label_dirs") if opts.label_dirs else image_dirs
         errors: list[CaseError] = []
@@ -147,7 +144,7 @@ class SuffixPairsReader(LayoutReader):
         Only channel suffixes count in image folders and only the label suffix in label folders; in a folder that is
         both, the longest matching suffix decides.
         """
-        opts: SuffixPairsOptions = self.options
+        opts = self.options
         suffixes = [(s, s) for s in opts.channel_suffixes.values()] if images else []
         suffixes += [(opts.label_suffix, _LABEL)] if labels else []
         suffixes.sort(key=lambda item: len(item[0]), reverse=True)
@@ -169,7 +166,7 @@ class SuffixPairsReader(LayoutReader):
 
     def _pair(self, images: Mapping[str, Mapping[str, Path]], labels: Mapping[str, Path],
               errors: list[CaseError]) -> tuple[CaseEntry, ...]:
-        opts: SuffixPairsOptions = self.options
+        opts = self.options
         order = [opts.channel_suffixes[c] for c in self.card.channels]
         entries: list[CaseEntry] = []
         for key in sorted(set(images) | set(labels)):
@@ -195,7 +192,7 @@ class SuffixPairsReader(LayoutReader):
 
     def open_case(self, entry: CaseEntry) -> Case:
         """A lazily read Case: channels stacked to (C, X, Y, Z), masks from the label map (all False without one)."""
-        opts: SuffixPairsOptions = self.options
+        opts = self.options
         label_map = LabelMap(entry.label_files[0], self.table, self.remap) if entry.label_files else None
         reference = self.card.channels.index(opts.resample_to) if opts.resample_to else 0
 

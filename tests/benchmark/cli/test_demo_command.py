@@ -10,9 +10,9 @@ import pytest
 
 from benchmark.cli.demo_command import default_sources, run_demo
 from benchmark.cli.main import build_parser, main
-from benchmark.data.demo import collection
-from benchmark.data.home import HOME_ENV, DataHome, InstallResult
-from benchmark.data.sources import SourceKind
+from benchmark.demo import collection
+from benchmark.home.data_home import HOME_ENV, DataHome, InstallResult
+from benchmark.home.sources import SourceKind
 
 IDS = [dataset.id for dataset in collection.DEMO_DATASETS]
 
@@ -88,7 +88,7 @@ def test_sources_inside_the_home_are_an_error(capsys: pytest.CaptureFixture[str]
 def test_real_run_installs_once(capsys: pytest.CaptureFixture[str], git_identity: Path, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     # Two datasets of one case each keep this end-to-end run (real DataLad) short; the full build is tested with the
-    # collection (tests/benchmark/data/demo/test_collection.py).
+    # collection (tests/benchmark/demo/test_collection.py).
     small = tuple(replace(collection.demo_dataset(dataset_id), cases=1) for dataset_id in ("DEMO-CASE", "DEMO-TS"))
     monkeypatch.setattr(collection, "DEMO_DATASETS", small)
     home = tmp_path / "datahome"

@@ -92,3 +92,10 @@ def test_no_ids_and_no_demo_installed(home: SimpleNamespace, tmp_path: Path,
 def test_bad_plane_option(home: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*home.prefix, "characteristics", "D1", "--planes", "axial,oblique", "--out", str(tmp_path)]) == 2
     assert "--planes 'axial,oblique'" in capsys.readouterr().err
+
+
+def test_processes_give_the_thread_pass_numbers(home: SimpleNamespace, tmp_path: Path) -> None:
+    for name, extra in (("threads", []), ("processes", ["--processes", "--workers", "2"])):
+        assert main([*home.prefix, "fingerprint", "D1", "--out", str(tmp_path / name), "--no-cache", *extra]) == 0
+    assert ((tmp_path / "processes" / "fingerprints" / "D1.json").read_text()
+            == (tmp_path / "threads" / "fingerprints" / "D1.json").read_text())

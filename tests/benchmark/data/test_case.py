@@ -54,7 +54,7 @@ def test_nothing_is_read_until_asked() -> None:
     assert case.case_id == "case_1" and case.dataset_id == "T1"
     assert case.image.shape == (1, *SHAPE)  # a 3D image gets its channel axis
     assert counter.image == 1
-    _ = case.image, case.spacing, case.shape
+    _ = case.image, case.spacing, case.spatial_shape
     assert counter.image == 1
 
 
@@ -62,7 +62,7 @@ def test_geometry_from_the_reader_avoids_reading_the_image() -> None:
     counter = Counter()
     case = _case(counter, geometry=GRID)
 
-    assert case.shape == SHAPE and case.spacing == (1.0, 1.0, 2.0)
+    assert case.spatial_shape == SHAPE and case.spacing == (1.0, 1.0, 2.0)
     np.testing.assert_array_equal(case.affine, GRID.affine)
     assert counter.image == 0
 

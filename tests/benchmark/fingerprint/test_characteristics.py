@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from benchmark.data.geometry import Plane
 from benchmark.fingerprint.case import CaseFingerprint, ObjectStats
 from benchmark.fingerprint.characteristics import Definition, TaskCounting, characteristics, sample_count, task_count
-from benchmark.prompts import Plane
 from benchmark.splits import Split, Subset
 
 
@@ -38,8 +38,10 @@ def test_guides_need_a_neighbour_within_the_window() -> None:
 
 
 def _case(case_id: str, axial: tuple[int, ...]) -> CaseFingerprint:
-    stats = ObjectStats("liver", sum(axial), float(sum(axial)), 0.0, {"axial": axial, "coronal": (), "sagittal": ()})
-    return CaseFingerprint("T1", case_id, (10, 10, len(axial)), (1.0, 1.0, 2.0), 1, True, (stats,))
+    stats = ObjectStats(name="liver", voxels=sum(axial), volume_mm3=float(sum(axial)), axial_extent_mm=0.0,
+                        slice_areas={"axial": axial, "coronal": (), "sagittal": ()})
+    return CaseFingerprint(dataset_id="T1", case_id=case_id, shape=(10, 10, len(axial)), spacing=(1.0, 1.0, 2.0),
+                           n_channels=1, full=True, objects=(stats,))
 
 
 def test_counts_split_into_subsets() -> None:

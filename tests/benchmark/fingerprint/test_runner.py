@@ -85,3 +85,34 @@ def test_header_only_pass_reads_no_labels(tmp_path: Path) -> None:
     result = run_cases(_reader(root), full=False, cache_dir=None)
     assert len(result.fingerprints) == 2 and not result.errors
     assert result.fingerprints[0].voxels == int(np.prod((24, 20, 12)))
+
+
+def test_process_pool_gives_the_serial_numbers(tmp_path: Path) -> None:
+    # Tasks are pickled into spawned processes: nothing of the calling process (closures, readers) travels.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    root = _dataset(tmp_path / "ds")
+    serial = run_cases(_reader(root), full=True, cache_dir=None, workers=1)
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        pooled = run_cases(_reader(root), full=True, cache_dir=tmp_path / "cache", executor=pool)
+    assert pooled.fingerprints == serial.fingerprints and not pooled.errors
+    assert len(list((tmp_path / "cache" / "T1").glob("*.json"))) == 4  # written by the calling process alone
+
+
+def test_demo_collection_in_a_process_pool_equals_the_serial_pass(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from benchmark.data.catalog import load_catalog
+    from benchmark.demo.collection import DEMO_DATASETS, write_demo
+
+    write_demo(tmp_path)
+    catalog = load_catalog()
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        for dataset in DEMO_DATASETS:
+            reader = open_reader(catalog.get(dataset.id), tmp_path / dataset.id)
+            serial = run_cases(reader, full=True, cache_dir=None, workers=1)
+            pooled = run_cases(reader, full=True, cache_dir=None, executor=pool)
+            assert serial.fingerprints and pooled.fingerprints == serial.fingerprints
+            assert pooled.errors == serial.errors

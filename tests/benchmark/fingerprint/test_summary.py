@@ -11,16 +11,19 @@ from tests.cards import card
 
 
 def _fp(case_id: str, shape: tuple[int, int, int], spacing: tuple[float, float, float], liver: int) -> CaseFingerprint:
-    objects = (ObjectStats("liver", liver, liver * 2.0, 10.0 if liver else 0.0, {}),
-               ObjectStats("spleen", 0, 0.0, 0.0, {}))
-    channel = ChannelIntensity("CT", 4, 1.0, 0.0, 1.0, 1.0, (float(liver),) * 4)
-    return CaseFingerprint("T1", case_id, shape, spacing, 1, True, objects, (channel,))
+    objects = (ObjectStats(name="liver", voxels=liver, volume_mm3=liver * 2.0,
+                           axial_extent_mm=10.0 if liver else 0.0, slice_areas={}),
+               ObjectStats(name="spleen", voxels=0, volume_mm3=0.0, axial_extent_mm=0.0, slice_areas={}))
+    channel = ChannelIntensity(channel="CT", n_foreground=4, mean=1.0, std=0.0, p00_5=1.0, p99_5=1.0,
+                               samples=(float(liver),) * 4)
+    return CaseFingerprint(dataset_id="T1", case_id=case_id, shape=shape, spacing=spacing, n_channels=1, full=True,
+                           objects=objects, intensities=(channel,))
 
 
 def test_summary_by_hand() -> None:
     cases = [_fp("a", (10, 10, 5), (1.0, 1.0, 4.0), 3), _fp("b", (20, 10, 10), (1.0, 1.0, 2.0), 5),
              _fp("c", (10, 10, 10), (0.5, 0.5, 1.0), 0)]
-    error = CaseError("T1", "d", None, "broken")
+    error = CaseError(dataset_id="T1", case_id="d", path=None, message="broken")
     fp = summarize(card({"1": "liver", "2": "spleen"}), cases, [error])
     # voxels 500, 2000, 1000 -> median 1000, q1 750, q3 1500 (linear interpolation)
     assert (fp.voxels.median, fp.voxels.q1, fp.voxels.q3) == (1000, 750, 1500)
@@ -35,5 +38,5 @@ def test_summary_by_hand() -> None:
 
 
 def test_empty_dataset_gives_nan_not_crash() -> None:
-    fp = summarize(card({"1": "liver"}), [], [CaseError("T1", "a", None, "x")])
+    fp = summarize(card({"1": "liver"}), [], [CaseError(dataset_id="T1", case_id="a", path=None, message="x")])
     assert fp.n_scans == 0 and math.isnan(fp.voxels.median) and fp.object_types == 1

@@ -28,8 +28,8 @@ def test_normal_axes() -> None:
 
 
 def test_parse_plane_accepts_the_suites_enum_and_case_insensitive_names() -> None:
-    from benchmark.prompts import PLANE_AXIS
-    from benchmark.prompts import Plane as SuitePlane
+    from benchmark.data.geometry import PLANE_AXIS
+    from benchmark.data.geometry import Plane as SuitePlane
 
     for suite_plane in SuitePlane:
         assert parse_plane(suite_plane).value == suite_plane.value

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.cards import DatasetCard
 from benchmark.data.dataset import load_cases
 from benchmark.data.readers.bids import BidsReader, parse_bids_name
 from benchmark.errors import CardError, GeometryMismatchError, LayoutError
+from tests.cards import card
 from tests.synthetic import TOTALSEG_EXAMPLE, labelled_phantom, write_nifti
 
 SHAPE = (8, 6, 4)  # (X, Y, Z) of every synthetic volume
@@ -28,14 +29,8 @@ ISLES = {"image_glob": "rawdata/sub-*/**/*.nii.gz", "label_glob": "derivatives/s
 
 def _card(tmp_path: Path, options: Mapping[str, Any], *, channels: Sequence[str], encoding: str = "label-map",
           objects: Mapping[str, str] | None = None) -> DatasetCard:
-    data = {
-        "schema_version": 1, "id": "T3", "name": "test set", "modality": "MR", "channels": list(channels),
-        "role": "internal", "encoding": encoding, "default_version": "v1",
-        "source": {"url": "https://example.org", "access": "direct", "licence": "CC-BY-4.0", "citation": "x"},
-        "layout": {"family": "F3", "confirmed": True, "options": dict(options)},
-        "versions": {"v1": {"objects": dict(objects or {"1": "stroke lesion"})}},
-    }
-    return parse_card(data, tmp_path / "T3.toml")
+    return card(objects or {"1": "stroke lesion"}, family="F3", options=options, channels=channels, dataset_id="T3",
+                name="test set", modality="MR", encoding=encoding, path=tmp_path / "T3.toml")
 
 
 def _atlas_reader(tmp_path: Path, root: Path) -> BidsReader:

@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.cards import DatasetCard
 from benchmark.data.dataset import load_cases
 from benchmark.data.readers.case_folders import CaseFoldersReader, majority_mask, rater_mean, read_frame_file
 from benchmark.errors import CardError, CaseLoadError, GeometryMismatchError, LayoutError
+from tests.cards import card
 from tests.synthetic import TOTALSEG_EXAMPLE, labelled_phantom, write_nifti
 
 SHAPE = (8, 6, 4)  # (X, Y, Z) of every synthetic volume
@@ -35,14 +36,9 @@ BRATS_VERSIONS = {v: {"objects": {str(k): n for k, n in zip(values, ("NCR", "ED"
 def _card(tmp_path: Path, options: Mapping[str, Any], *, channels: Sequence[str] = ("CT",),
           versions: Mapping[str, Mapping[str, Any]] | None = None, default_version: str = "v1",
           encoding: str = "label-map", modality: str = "CT") -> DatasetCard:
-    data = {
-        "schema_version": 1, "id": "T2", "name": "test set", "modality": modality, "channels": list(channels),
-        "role": "internal", "encoding": encoding, "default_version": default_version,
-        "source": {"url": "https://example.org", "access": "direct", "licence": "CC-BY-4.0", "citation": "x"},
-        "layout": {"family": "F2", "confirmed": True, "options": dict(options)},
-        "versions": {k: dict(v) for k, v in (versions or {"v1": {"objects": {"1": "kidney", "2": "tumour"}}}).items()},
-    }
-    return parse_card(data, tmp_path / "T2.toml")
+    return card(family="F2", options=options, channels=channels, dataset_id="T2", name="test set",
+                modality=modality, encoding=encoding, default_version=default_version,
+                versions=versions or {"v1": {"objects": {"1": "kidney", "2": "tumour"}}}, path=tmp_path / "T2.toml")
 
 
 def _reader(tmp_path: Path, root: Path, options: Mapping[str, Any], *, version: str | None = None,

@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.cards import DatasetCard
 from benchmark.data.dataset import load_cases
 from benchmark.data.readers.dicom import DicomOptions, DicomReader
 from benchmark.data.readers.dicom_series import natural_key
 from benchmark.data.readers.registry import reader_class
 from benchmark.errors import CardError, CaseLoadError, GeometryMismatchError, ImageReadError
+from tests.cards import card
 from tests.synthetic import blob
 
 COLS, ROWS, SLICES = 16, 16, 6
@@ -130,15 +131,9 @@ def write_seg(path: Path, series: Series, masks: dict[str, np.ndarray], descript
 
 def make_card(tmp_path: Path, objects: dict[str, str], options: dict[str, Any], *,
               encoding: str = "label-map") -> DatasetCard:
-    data = {
-        "schema_version": 1, "id": "T6", "name": "F6 test", "modality": "CT", "channels": ["CT"],
-        "role": "internal", "encoding": encoding, "default_version": "v1",
-        "source": {"url": "https://example.org", "access": "tcia-manifest", "licence": "CC-BY-4.0",
-                   "citation": "test"},
-        "layout": {"family": "F6", "confirmed": True, "options": options},
-        "versions": {"v1": {"objects": objects, "ignore": ["Marker"] if encoding == "per-file" else []}},
-    }
-    return parse_card(data, tmp_path / "card.toml")
+    return card(objects, family="F6", options=options, dataset_id="T6", name="F6 test", encoding=encoding,
+                ignore=["Marker"] if encoding == "per-file" else [], access="tcia-manifest",
+                path=tmp_path / "card.toml")
 
 
 def organ_masks() -> dict[str, np.ndarray]:
@@ -275,7 +270,7 @@ def test_dicom_seg_picks_referenced_series_and_maps_frames(tmp_path: Path, desce
     np.testing.assert_array_equal(case.image[0], series.canonical(series.hu))
     np.testing.assert_array_equal(case.mask("liver"), series.canonical(masks["Liver"]))
     np.testing.assert_array_equal(case.mask("liver tumour"), series.canonical(masks["Tumor"]))
-    assert not case.mask("portal vein").any() and case.mask("portal vein").shape == case.shape
+    assert not case.mask("portal vein").any() and case.mask("portal vein").shape == case.spatial_shape
 
 
 def test_dicom_seg_unknown_segment_label(tmp_path: Path) -> None:
@@ -354,7 +349,7 @@ def test_plethora_style_per_file_transpose_flip_and_missing_object(tmp_path: Pat
         "label_transpose": [2, 1, 0], "label_flip": [0, 1], "slice_order": "file-name"}, encoding="per-file")
     case = open_only(DicomReader(card, tmp_path))
     np.testing.assert_array_equal(case.mask("cavity"), series.canonical(cavity))
-    assert not case.mask("effusion").any() and case.mask("effusion").shape == case.shape
+    assert not case.mask("effusion").any() and case.mask("effusion").shape == case.spatial_shape
 
 
 def test_permuted_label_of_wrong_shape(tmp_path: Path) -> None:

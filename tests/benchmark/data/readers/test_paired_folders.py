@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.cards import DatasetCard
 from benchmark.data.dataset import load_cases
 from benchmark.data.geometry import read_volume
 from benchmark.data.readers.paired_folders import PairedFoldersReader
 from benchmark.errors import CardError, CaseLoadError, GeometryMismatchError, ImageReadError, LayoutError
+from tests.cards import card
 from tests.synthetic import TOTALSEG_EXAMPLE, labelled_phantom, ras_affine, write_nifti
 
 SHAPE = (24, 20, 12)  # (X, Y, Z) of every synthetic image
@@ -24,14 +25,8 @@ LPS = np.array([[-1.0, 0, 0, 23.0], [0, -1.0, 0, 19.0], [0, 0, 2.0, 0.0], [0, 0,
 def _card(tmp_path: Path, options: Mapping[str, Any], *, channels: Sequence[str] = ("CT",),
           objects: Mapping[str, str] | None = None, ignore: Sequence[str] = (),
           encoding: str = "label-map") -> DatasetCard:
-    data = {
-        "schema_version": 1, "id": "T1", "name": "test set", "modality": "CT", "channels": list(channels),
-        "role": "internal", "encoding": encoding, "default_version": "v1",
-        "source": {"url": "https://example.org", "access": "direct", "licence": "CC-BY-4.0", "citation": "x"},
-        "layout": {"family": "F1", "confirmed": True, "options": dict(options)},
-        "versions": {"v1": {"objects": dict(objects or {"1": "liver", "2": "liver tumour"}), "ignore": list(ignore)}},
-    }
-    return parse_card(data, tmp_path / "T1.toml")
+    return card(objects or {"1": "liver", "2": "liver tumour"}, options=options, channels=channels, name="test set",
+                encoding=encoding, ignore=ignore, path=tmp_path / "T1.toml")
 
 
 def _reader(tmp_path: Path, root: Path, options: Mapping[str, Any] | None = None, **card: Any) -> PairedFoldersReader:

@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.cards import DatasetCard
 from benchmark.data.dataset import load_cases
 from benchmark.data.readers.per_structure import PerStructureOptions, PerStructureReader
 from benchmark.data.readers.registry import reader_class
 from benchmark.errors import CardError, GeometryMismatchError, ImageReadError, LayoutError
+from tests.cards import card
 from tests.synthetic import TOTALSEG_EXAMPLE, blob, ras_affine, write_nifti
 
 SHAPE = (12, 10, 6)
@@ -26,14 +27,8 @@ TOTALSEG_OBJECTS = {"liver": "liver", "spleen": "spleen", "kidney_left": "left k
 
 def make_card(tmp_path: Path, objects: dict[str, str], options: dict[str, Any], *, encoding: str = "per-file",
               channels: tuple[str, ...] = ("CT",)) -> DatasetCard:
-    data = {
-        "schema_version": 1, "id": "T4", "name": "F4 test", "modality": "CT", "channels": list(channels),
-        "role": "internal", "encoding": encoding, "default_version": "v1",
-        "source": {"url": "https://example.org", "access": "direct", "licence": "CC-BY-4.0", "citation": "test"},
-        "layout": {"family": "F4", "confirmed": True, "options": options},
-        "versions": {"v1": {"objects": objects}},
-    }
-    return parse_card(data, tmp_path / "card.toml")
+    return card(objects, family="F4", options=options, channels=channels, dataset_id="T4", name="F4 test",
+                encoding=encoding, path=tmp_path / "card.toml")
 
 
 def phantom(seed: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -251,7 +246,7 @@ def test_real_totalsegmentator_example_split_into_structures(tmp_path: Path) -> 
     ornt = nib.orientations.io_orientation(ct.affine)
     expected_ct = nib.orientations.apply_orientation(np.asarray(ct.dataobj), ornt)
     expected_seg = nib.orientations.apply_orientation(seg_array, ornt)
-    assert loaded.shape == (122, 101, 30)
+    assert loaded.spatial_shape == (122, 101, 30)
     assert loaded.spacing == pytest.approx((3.0, 3.0, 3.0))
     np.testing.assert_array_equal(loaded.image[0], expected_ct)
     assert nib.orientations.aff2axcodes(loaded.affine) == ("R", "A", "S")

@@ -9,10 +9,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.cards import DatasetCard
 from benchmark.data.dataset import load_cases
 from benchmark.data.readers.suffix_pairs import SuffixPairsReader
 from benchmark.errors import CardError, CaseLoadError, GeometryMismatchError, ImageReadError, LayoutError
+from tests.cards import card
 from tests.synthetic import labelled_phantom, write_nifti
 
 SHAPE = (24, 20, 12)  # (X, Y, Z) of every synthetic image
@@ -29,14 +30,8 @@ COVID = {"image_dirs": ["COVID-19-20_v2/Train"], "channel_suffixes": {"CT": "_ct
 
 def _card(tmp_path: Path, options: Mapping[str, Any], *, channels: Sequence[str] = ("CT",),
           objects: Mapping[str, str] | None = None, ignore: Sequence[str] = ()) -> DatasetCard:
-    data = {
-        "schema_version": 1, "id": "T5", "name": "test set", "modality": "CT", "channels": list(channels),
-        "role": "internal", "encoding": "label-map", "default_version": "v1",
-        "source": {"url": "https://example.org", "access": "direct", "licence": "CC-BY-4.0", "citation": "x"},
-        "layout": {"family": "F5", "confirmed": True, "options": dict(options)},
-        "versions": {"v1": {"objects": dict(objects or {"1": "node", "2": "other node"}), "ignore": list(ignore)}},
-    }
-    return parse_card(data, tmp_path / "T5.toml")
+    return card(objects or {"1": "node", "2": "other node"}, family="F5", options=options, channels=channels,
+                dataset_id="T5", name="test set", ignore=ignore, path=tmp_path / "T5.toml")
 
 
 def _reader(tmp_path: Path, root: Path, options: Mapping[str, Any], **card: Any) -> SuffixPairsReader:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from benchmark.data import datalad_ops as ops
 from benchmark.errors import DataLadError
+from benchmark.home import datalad_ops as ops
 from tests.synthetic import labelled_phantom, write_nifti
 
 if TYPE_CHECKING:

@@ -15,12 +15,12 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from benchmark.data.cards import DatasetCard
-from benchmark.data.home import DataHome
+from benchmark.data.content_keys import combined_key
 from benchmark.errors import BenchmarkError
-from benchmark.fingerprint.content_keys import combined_key
+from benchmark.home.data_home import DataHome
 from benchmark.models.registry import ModelSpec, resolve
 from benchmark.splits import Subset
-from benchmark.training_data import split_volumes
+from benchmark.training.volumes import split_volumes
 
 __all__ = ["demo_weights"]
 

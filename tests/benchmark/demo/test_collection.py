@@ -13,7 +13,8 @@ import pytest
 
 from benchmark.data.catalog import Catalog, load_catalog
 from benchmark.data.dataset import load_cases, open_reader
-from benchmark.data.demo.collection import (
+from benchmark.data.enums import Access, Modality, Role
+from benchmark.demo.collection import (
     DEMO_DATASETS,
     DemoDataset,
     build_demo,
@@ -22,10 +23,9 @@ from benchmark.data.demo.collection import (
     write_dataset,
     write_demo,
 )
-from benchmark.data.demo.phantoms import Structure
-from benchmark.data.enums import Access, Modality, Role
-from benchmark.data.home import DataHome
+from benchmark.demo.phantoms import Structure
 from benchmark.errors import InstallError
+from benchmark.home.data_home import DataHome
 
 IDS = [dataset.id for dataset in DEMO_DATASETS]
 #: Cases per dataset whose voxels are compared with freshly built phantoms (every case is loaded and checked).

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.data.demo.phantoms import Phantom
+from benchmark.demo.phantoms import Phantom
 
 __all__ = [
     "DemoCase",

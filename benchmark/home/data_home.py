@@ -37,11 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from benchmark.data import datalad_ops as ops
 from benchmark.data.cards import DatasetCard
 from benchmark.data.dataset import open_reader
 from benchmark.data.readers.base import Fetcher, LayoutReader
-from benchmark.data.sources import ARCHIVE_SUFFIXES, SourceKind, local_addresses, resolve_source
 from benchmark.errors import (
     BenchmarkError,
     DataLadError,
@@ -50,6 +48,8 @@ from benchmark.errors import (
     LayoutError,
     UnknownDatasetError,
 )
+from benchmark.home import datalad_ops as ops
+from benchmark.home.sources import ARCHIVE_SUFFIXES, SourceKind, local_addresses, resolve_source
 
 __all__ = [
     "HOME_ENV",

@@ -15,8 +15,8 @@ import numpy as np
 
 from benchmark.data.cards import DatasetCard
 from benchmark.data.case import CaseEntry
-from benchmark.data.home import DataHome
 from benchmark.data.readers.base import LayoutReader
+from benchmark.home.data_home import DataHome
 from benchmark.splits import Subset, make_split
 
 __all__ = ["TrainingVolume", "SplitVolumes", "split_volumes"]

@@ -21,7 +21,9 @@ from enum import Enum
 
 import numpy as np
 
-__all__ = ["PromptKind", "Plane", "Box2D", "Mask2D", "Box3D", "Prompt", "slice_of", "PLANE_AXIS"]
+from benchmark.data.geometry import Plane
+
+__all__ = ["PromptKind", "Box2D", "Mask2D", "Box3D", "Prompt"]
 
 
 class PromptKind(str, Enum):
@@ -31,26 +33,6 @@ class PromptKind(str, Enum):
 
     def __str__(self) -> str:
         return str(self.value)
-
-
-class Plane(str, Enum):
-    AXIAL = "axial"
-    CORONAL = "coronal"
-    SAGITTAL = "sagittal"
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-#: The array axis a plane's slices are taken along.
-PLANE_AXIS: dict[Plane, int] = {Plane.SAGITTAL: 0, Plane.CORONAL: 1, Plane.AXIAL: 2}
-
-
-def slice_of(volume: np.ndarray, plane: Plane | str, index: int) -> np.ndarray:
-    """The 2D slice ``index`` of an (X, Y, Z) volume on ``plane``, with in-plane axes (u, v) as tabled above."""
-    axis = PLANE_AXIS[Plane(plane)]
-    result: np.ndarray = np.take(volume, index, axis=axis)
-    return result
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.prompt_simulation import SliceRule, box2d_prompt, guide_slice, mask2d_prompt, object_extent
-from benchmark.prompts import Plane
+from benchmark.data.geometry import Plane
+from benchmark.protocol.simulation import SliceRule, box2d_prompt, guide_slice, mask2d_prompt, object_extent
 
 
 def _cone() -> np.ndarray:

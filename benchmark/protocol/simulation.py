@@ -6,7 +6,8 @@ from enum import Enum
 
 import numpy as np
 
-from benchmark.prompts import PLANE_AXIS, Box2D, Mask2D, Plane, slice_of
+from benchmark.data.geometry import PLANE_AXIS, Plane, slice_of
+from benchmark.protocol.prompts import Box2D, Mask2D
 
 __all__ = ["SliceRule", "object_extent", "guide_slice", "mask2d_prompt", "box2d_prompt"]
 

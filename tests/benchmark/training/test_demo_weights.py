@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from benchmark.data.home import DataHome
 from benchmark.errors import BenchmarkError
-from benchmark.models.demo_weights import demo_weights
+from benchmark.home.data_home import DataHome
 from benchmark.models.registry import ModelSpec
+from benchmark.training.demo_weights import demo_weights
 from tests.cards import card
 from tests.synthetic import labelled_phantom, write_nifti
 
@@ -32,7 +32,7 @@ def record_trainer(cases_train: Sequence[Any], cases_val: Sequence[Any], out_dir
 
 
 SPEC = ModelSpec("Recorder", "baselines.naive:NaivePropagation",
-                 demo_trainer="tests.benchmark.models.test_demo_weights:record_trainer")
+                 demo_trainer="tests.benchmark.training.test_demo_weights:record_trainer")
 
 
 def test_trained_once_then_cached(git_identity: Path, tmp_path: Path) -> None:

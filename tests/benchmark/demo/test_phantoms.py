@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from benchmark.data.demo.phantoms import CONTRASTS, Phantom, PhantomSpec, Structure, make_phantom
 from benchmark.data.enums import Modality
+from benchmark.demo.phantoms import CONTRASTS, Phantom, PhantomSpec, Structure, make_phantom
 
 # (X, Y, Z) grids of the collection: anisotropic CT (KiTS-like), isotropic CT, isotropic two-channel MR.
 ANISOTROPIC_CT = PhantomSpec((96, 96, 24), (0.8, 0.8, 5.0), noise=8.0)

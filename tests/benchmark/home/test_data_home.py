@@ -16,15 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from benchmark.data import datalad_ops as ops
-from benchmark.data.cards import DatasetCard, parse_card
+from benchmark.data.cards import DatasetCard
 from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily
-from benchmark.data.home import HOME_ENV, DataHome
 from benchmark.data.readers import registry
 from benchmark.data.readers.base import Discovery, LayoutReader
-from benchmark.data.sources import SourceKind, resolve_source
 from benchmark.errors import DataLadError, DatasetNotInstalledError, InstallError, LayoutError, UnknownDatasetError
+from benchmark.home import datalad_ops as ops
+from benchmark.home.data_home import HOME_ENV, DataHome
+from benchmark.home.sources import SourceKind, resolve_source
+from tests.cards import card
 from tests.synthetic import labelled_phantom, write_nifti
 
 if TYPE_CHECKING:
@@ -35,12 +36,8 @@ IMAGE = Path("imagesTr/case_000.nii.gz")
 
 def make_card(dataset_id: str = "D1") -> DatasetCard:
     """A minimal F1 card (the data home never reads volumes)."""
-    return parse_card({
-        "schema_version": 1, "id": dataset_id, "name": f"Toy {dataset_id}", "modality": "CT", "channels": ["CT"],
-        "role": "internal", "encoding": "label-map", "default_version": "v1",
-        "source": {"url": "https://example.org/toy", "access": "direct", "licence": "CC0-1.0", "citation": "Toy"},
-        "layout": {"family": "F1", "confirmed": True}, "versions": {"v1": {"objects": {"1": "blob", "2": "dot"}}},
-    }, Path(f"/cards/{dataset_id}.toml"))
+    return card({"1": "blob", "2": "dot"}, dataset_id=dataset_id, name=f"Toy {dataset_id}", url="https://example.org/toy",
+                path=Path(f"/cards/{dataset_id}.toml"))
 
 
 def write_cases(root: Path, n_cases: int = 2, seed: int = 0) -> Path:
@@ -180,7 +177,7 @@ def test_fetcher_gets_missing_files_and_is_picklable(home: DataHome, folder_inst
 
 def test_open_reader_stamps_the_commit_and_fetches_on_demand(monkeypatch: pytest.MonkeyPatch, home: DataHome,
                                                             folder_install: Any) -> None:
-    monkeypatch.setitem(registry.READERS, LayoutFamily.PAIRED_FOLDERS, f"{__name__}:StubReader")
+    monkeypatch.setitem(registry.READERS, LayoutFamily.PAIRED_FOLDERS, StubReader)
     reader = home.open_reader(make_card("D1"))
     assert reader.data_version == folder_install.commit and reader.root == home.path / "D1"
     entry = reader.discover().entries[0]

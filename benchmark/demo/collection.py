@@ -13,7 +13,7 @@ included, on two CPU cores.
 | DEMO-CASE | F2, one folder per case (KiTS) | CT | 12 | 96 x 96 x 24 | 0.8 x 0.8 x 5 |
 | DEMO-DICOM | F6, DICOM series with DICOM-SEG | CT | 10 | 96 x 96 x 24 | 0.78 x 0.78 x 2.5 |
 
-Every case holds the four phantom structures (liver, kidney, vessel, lesion); see benchmark.data.demo.phantoms.
+Every case holds the four phantom structures (liver, kidney, vessel, lesion); see benchmark.demo.phantoms.
 """
 
 from __future__ import annotations
@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from benchmark.data.demo.phantoms import PhantomSpec, Structure, make_phantom
-from benchmark.data.demo.writers import DemoCase, write_dicom, write_kits, write_msd, write_totalsegmentator
 from benchmark.data.enums import LayoutFamily
+from benchmark.demo.phantoms import PhantomSpec, Structure, make_phantom
+from benchmark.demo.writers import DemoCase, write_dicom, write_kits, write_msd, write_totalsegmentator
 
 if TYPE_CHECKING:
     from benchmark.data.cards import DatasetCard
     from benchmark.data.catalog import Catalog
-    from benchmark.data.home import DataHome, InstallResult
+    from benchmark.home.data_home import DataHome, InstallResult
 
 __all__ = [
     "DemoDataset",
@@ -205,12 +205,12 @@ def build_demo(home: DataHome, sources: Path, seed: int = 0, *,
                catalog: Catalog | None = None) -> tuple[InstallResult, ...]:
     """Write the demo datasets into ``sources/<ID>`` and install each into the data home as a ``folder`` source.
 
-    The data home registers the files of ``sources/<ID>`` without copying them (see benchmark.data.home) and fetches
-    their content from there on demand, so ``sources`` must be kept as long as the data home uses it. A demo dataset
-    already installed in ``home`` is left as it is: its native folder is not rewritten (that would change content the
-    data home recorded), and its result has ``already_installed`` set. The folder of a dataset not installed yet is
-    rewritten; files are byte-for-byte reproducible for one seed, so another data home that registered the same folder
-    with the same seed stays intact.
+    The data home registers the files of ``sources/<ID>`` without copying them (see benchmark.home.data_home) and
+    fetches their content from there on demand, so ``sources`` must be kept as long as the data home uses it. A demo
+    dataset already installed in ``home`` is left as it is: its native folder is not rewritten (that would change
+    content the data home recorded), and its result has ``already_installed`` set. The folder of a dataset not
+    installed yet is rewritten; files are byte-for-byte reproducible for one seed, so another data home that
+    registered the same folder with the same seed stays intact.
 
     Args:
         home: The DataLad data home (created if needed).
@@ -227,9 +227,9 @@ def build_demo(home: DataHome, sources: Path, seed: int = 0, *,
         DataLadError: A DataLad step failed.
     """
     from benchmark.data.catalog import load_catalog
-    from benchmark.data.home import InstallResult
-    from benchmark.data.sources import SourceKind
     from benchmark.errors import InstallError
+    from benchmark.home.data_home import InstallResult
+    from benchmark.home.sources import SourceKind
 
     folder = Path(sources).expanduser().resolve()
     if folder.is_relative_to(home.path) or home.path.is_relative_to(folder):

@@ -8,9 +8,9 @@ import pytest
 
 from baselines.naive import NaivePropagation
 from benchmark.data.dataset import open_reader
+from benchmark.data.geometry import Plane
 from benchmark.errors import CaseError
-from benchmark.model_check import CheckRow, check_model, cross_section_change, summarize
-from benchmark.prompts import Plane
+from benchmark.runner.model_check import CheckRow, check_model, cross_section_change, summarize
 from benchmark.splits import Subset
 from tests.cards import card
 from tests.synthetic import labelled_phantom, write_nifti
@@ -40,6 +40,6 @@ def test_naive_model_matches_its_own_baseline(tmp_path: Path) -> None:
 def test_summary_skips_nan_and_counts_changing_objects() -> None:
     rows = [CheckRow("T", "a", "x", 0, 0.9, 0.5, 0.3, 0.1), CheckRow("T", "b", "x", 0, math.nan, 0.7, 0.1, 0.1),
             CheckRow("T", "c", "x", 0, 0.7, 0.9, 0.0, 0.1)]
-    summary = summarize("M", rows, [CaseError("T", "d", None, "bad")])
+    summary = summarize("M", rows, [CaseError(dataset_id="T", case_id="d", path=None, message="bad")])
     assert summary.mean_dice == pytest.approx(0.8) and summary.mean_naive_dice == pytest.approx(0.7)
     assert summary.n_changing == 1 and summary.changing_mean_dice == pytest.approx(0.9) and summary.n_errors == 1

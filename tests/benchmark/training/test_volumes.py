@@ -6,7 +6,7 @@ import numpy as np
 
 from benchmark.data.dataset import open_reader
 from benchmark.splits import Subset
-from benchmark.training_data import SplitVolumes
+from benchmark.training.volumes import SplitVolumes
 from tests.cards import card
 from tests.synthetic import labelled_phantom, ras_affine, write_nifti
 

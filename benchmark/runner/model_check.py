@@ -19,12 +19,13 @@ from typing import Any
 
 import numpy as np
 
+from benchmark.data.geometry import Plane, slice_of
 from benchmark.data.readers.base import LayoutReader
 from benchmark.errors import BenchmarkError, CaseError
 from benchmark.metrics.dice import compute_dice
 from benchmark.models.registry import load_model
-from benchmark.prompt_simulation import SliceRule, box2d_prompt, mask2d_prompt, object_extent
-from benchmark.prompts import Plane, Prompt, slice_of
+from benchmark.protocol.prompts import Prompt
+from benchmark.protocol.simulation import SliceRule, box2d_prompt, mask2d_prompt, object_extent
 from benchmark.splits import Subset, make_split
 
 __all__ = ["CHANGING", "CheckPrompt", "CheckRow", "CheckSummary", "cross_section_change", "check_model", "summarize"]
@@ -109,13 +110,14 @@ def check_model(model: Any, readers: Sequence[LayoutReader], *, subset: Subset |
                 case = reader.open_case(entry)
                 masks = {name: mask for name, mask in case.masks().items() if mask.any()}
             except (BenchmarkError, OSError, ValueError) as err:
-                errors.append(CaseError(reader.card.id, entry.case_id, None, str(err)))
+                errors.append(CaseError(dataset_id=reader.card.id, case_id=entry.case_id, path=None, message=str(err)))
                 continue
             for name, mask in masks.items():
                 try:
                     rows.append(_one(model, naive, case, name, mask, kind, plane, SliceRule(rule)))
                 except (BenchmarkError, ValueError, RuntimeError) as err:
-                    errors.append(CaseError(reader.card.id, entry.case_id, None, f"object {name!r}: {err}"))
+                    errors.append(CaseError(dataset_id=reader.card.id, case_id=entry.case_id, path=None,
+                                             message=f"object {name!r}: {err}"))
             case.release()
     return tuple(rows), tuple(errors)
 

@@ -9,8 +9,8 @@ from enum import Enum
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
-from benchmark.data import datalad_ops as ops
 from benchmark.errors import InstallError
+from benchmark.home import datalad_ops as ops
 
 __all__ = ["SourceKind", "ARCHIVE_SUFFIXES", "resolve_source", "local_addresses"]
 
