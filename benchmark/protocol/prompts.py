@@ -64,11 +64,23 @@ class Mask2D:
 
 @dataclass(frozen=True)
 class Box3D:
-    """A 3D box (x0, y0, z0, x1, y1, z1), half-open voxel indices; it leaks the object's extent on every axis."""
+    """A box on two planes: a transverse box on one axial slice plus a range of axial slices.
+
+    ``box`` is (x0, y0, z0, x1, y1, z1), half-open voxel indices: (x0, y0, x1, y1) is the transverse box drawn on
+    axial slice ``slice_index`` and (z0, z1) the slice range, which comes from the object's true extent and is
+    leaked ground truth (``leaks`` names it). MedSAM and SegVol need this prompt; a user draws it as boxes on the
+    transverse and the sagittal (or coronal) plane.
+    """
 
     box: tuple[int, int, int, int, int, int]
+    slice_index: int
     leaks: tuple[str, ...] = ("z-extent",)
     kind: PromptKind = field(default=PromptKind.BOX_3D, init=False)
+
+    @property
+    def plane(self) -> Plane:
+        """The plane of the transverse box: always axial."""
+        return Plane.AXIAL
 
 
 Prompt = Box2D | Mask2D | Box3D

@@ -77,7 +77,7 @@ def test_prompt_of_another_kind_is_refused(case: tuple[FakeCase, np.ndarray]) ->
     with pytest.raises(ValueError, match=r"PropSAM-2DBox takes prompts of kind \['box2d'\], got 'mask2d'"):
         PropSAM2DBox(_oracle()).segment(fake, Mask2D(Plane.AXIAL, 15, truth[:, :, 15]))
     with pytest.raises(ValueError, match=r"PropSAM-2DMask takes prompts of kind \['mask2d'\], got 'box3d'"):
-        PropSAM2DMask(_oracle()).segment(fake, Box3D((0, 0, 0, 5, 5, 5)))
+        PropSAM2DMask(_oracle()).segment(fake, Box3D((0, 0, 0, 5, 5, 5), 2))
 
 
 def test_channel_selection_and_image_ranks(case: tuple[FakeCase, np.ndarray]) -> None:
