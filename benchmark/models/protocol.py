@@ -1,7 +1,14 @@
 """The protocol of an interactive segmentation model.
 
 A model is anything with these attributes and methods; it need not import this module (PropSAM satisfies it
-structurally). Outside packages register factories in the entry-point group ``propbench.models``.
+structurally). Outside packages register factories in the entry-point group ``propbench.models``; the conformance kit
+(benchmark.models.conformance, ``propbench models check NAME``) checks a model against this contract.
+
+Optional attributes the harness records when a model has them:
+
+- ``checkpoint_sha256``: SHA-256 of the weights the model loaded (str or None);
+- ``last_trace``: a flat mapping of what the latest ``segment`` call did (stage seconds as ``seconds_<stage>``,
+  counts, stop reasons), stored beside the row.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ __all__ = ["CaseLike", "InteractiveModel"]
 
 
 class CaseLike(Protocol):
-    """What a model may read of a case: the image channels and the voxel spacing."""
+    """What a model may read of a case: the image channels, the voxel spacing, the modality and the dataset."""
 
     @property
     def image(self) -> np.ndarray:
@@ -26,7 +33,12 @@ class CaseLike(Protocol):
         """Voxel size in mm along (x, y, z)."""
 
     @property
-    def modality(self) -> str: ...
+    def modality(self) -> str:
+        """The dataset's modality (``"CT"``, ``"MR"``, ``"PET-CT"``, ...)."""
+
+    @property
+    def dataset_id(self) -> str:
+        """The catalog ID of the case's dataset (for per-dataset settings such as a CT window)."""
 
 
 @runtime_checkable
@@ -34,7 +46,9 @@ class InteractiveModel(Protocol):
     """An interactive model: a name, the prompt kinds it accepts, a device, and ``segment``.
 
     ``prompt_kinds`` holds PromptKind values as strings (``"box2d"``, ``"mask2d"``, ``"box3d"``). ``segment`` takes a
-    case and a prompt (benchmark.protocol.prompts) and returns a boolean (X, Y, Z) mask on the case's canonical grid.
+    case and a prompt (benchmark.protocol.prompts) and returns a boolean (X, Y, Z) mask on the case's canonical grid;
+    it must not modify either, must give the same mask for the same input, and must refuse a prompt kind it does not
+    accept with an exception whose message names the kind.
     """
 
     name: str

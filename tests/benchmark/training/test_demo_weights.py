@@ -31,7 +31,7 @@ def record_trainer(cases_train: Sequence[Any], cases_val: Sequence[Any], out_dir
     return path
 
 
-SPEC = ModelSpec("Recorder", "baselines.naive:NaivePropagation",
+SPEC = ModelSpec(name="Recorder", factory="baselines.naive:NaivePropagation",
                  demo_trainer="tests.benchmark.training.test_demo_weights:record_trainer")
 
 
@@ -55,5 +55,5 @@ def test_trained_once_then_cached(git_identity: Path, tmp_path: Path) -> None:
 
 def test_model_without_demo_trainer(tmp_path: Path) -> None:
     with pytest.raises(BenchmarkError, match="no demo trainer"):
-        demo_weights(ModelSpec("N", "baselines.naive:NaivePropagation"), DataHome(tmp_path), [], tmp_path,
+        demo_weights(ModelSpec(name="N", factory="baselines.naive:NaivePropagation"), DataHome(tmp_path), [], tmp_path,
                      budget_s=1)
