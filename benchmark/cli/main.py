@@ -19,7 +19,15 @@ __all__ = ["build_parser", "main", "main_entry"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from benchmark.cli import catalog_commands, demo_command, fingerprint_commands, home_commands, models_commands
+    from benchmark.cli import (
+        catalog_commands,
+        demo_command,
+        fingerprint_commands,
+        home_commands,
+        models_commands,
+        results_commands,
+        run_commands,
+    )
 
     parser = argparse.ArgumentParser(prog="propbench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"propbench {__version__}")
@@ -34,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (catalog_commands, home_commands, demo_command, fingerprint_commands):
         module.register(commands)
     models_commands.register(groups)
+    run_commands.register(groups)
+    results_commands.register(groups)
     return parser
 
 
