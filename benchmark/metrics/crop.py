@@ -39,25 +39,25 @@ class BoundingBox:
 def bounding_box(mask: np.ndarray) -> BoundingBox | None:
     """The smallest box holding every foreground voxel of ``mask``, or None when it is empty.
 
-    Each axis is searched within the range already found for the axes before it, so only the first projection
-    reads the whole volume.
+    Two passes in memory order whatever the array's layout: the range along the slowest-varying axis (reducing
+    contiguous blocks), then, within that slab, one projection onto the other axes, from which their ranges follow.
 
     Args:
-        mask: Boolean array, any number of axes, C or Fortran order.
+        mask: Boolean array of two or more axes, C or Fortran order, or a view.
     """
-    start: list[int] = []
-    stop: list[int] = []
-    region = mask
-    for axis in range(mask.ndim):
-        others = tuple(i for i in range(mask.ndim) if i != axis)
-        present = np.flatnonzero(region.any(axis=others))
-        if present.size == 0:
-            return None
-        start.append(int(present[0]))
-        stop.append(int(present[-1]) + 1)
-        index = [slice(None)] * mask.ndim
-        index[axis] = slice(start[-1], stop[-1])
-        region = region[tuple(index)]
+    outer = int(np.argmax([abs(stride) for stride in mask.strides]))
+    others = tuple(axis for axis in range(mask.ndim) if axis != outer)
+    present = np.flatnonzero(mask.any(axis=others))
+    if present.size == 0:
+        return None
+    start, stop = [0] * mask.ndim, [0] * mask.ndim
+    start[outer], stop[outer] = int(present[0]), int(present[-1]) + 1
+    slab: list[slice] = [slice(None)] * mask.ndim
+    slab[outer] = slice(start[outer], stop[outer])
+    projection = mask[tuple(slab)].any(axis=outer)  # foreground of the slab seen along the outer axis
+    for position, axis in enumerate(others):
+        along = np.flatnonzero(projection.any(axis=tuple(i for i in range(projection.ndim) if i != position)))
+        start[axis], stop[axis] = int(along[0]), int(along[-1]) + 1
     return BoundingBox(tuple(start), tuple(stop))
 
 

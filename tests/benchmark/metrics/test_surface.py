@@ -305,3 +305,26 @@ def test_percentile_out_of_range() -> None:
     distances = compute_surface_distances(*_masks("reference"), spacing=(1.0, 1.0, 1.0))
     with pytest.raises(MetricInputError, match="percentile is 101, expected a number within"):
         robust_hausdorff(distances, percentile=101)
+
+
+@pytest.mark.parametrize("kind", ["ellipsoids", "blobs", "border"])
+def test_lookups_and_tree_search_agree(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The default settles near surfels by look-ups; with a single offset nearly everything goes to the k-d tree.
+    import benchmark.metrics.surface as surface
+
+    rng = np.random.default_rng([99, list(KINDS).index(kind)])
+    prediction, reference = KINDS[kind](rng)
+    spacing = (0.6, 1.7, 2.3)
+    default = compute_surface_distances(prediction, reference, spacing=spacing)
+    reach_mm = float(surface._short_offsets(spacing)[1].max())  # farthest surfel settled by a look-up
+    monkeypatch.setattr(surface, "_NEAR_OFFSETS", 1)
+    surface._short_offsets.cache_clear()
+    try:
+        tree_only = compute_surface_distances(prediction, reference, spacing=spacing)
+    finally:
+        surface._short_offsets.cache_clear()
+    np.testing.assert_allclose(tree_only.reference_to_prediction_mm, default.reference_to_prediction_mm, rtol=1e-12)
+    np.testing.assert_allclose(tree_only.prediction_to_reference_mm, default.prediction_to_reference_mm, rtol=1e-12)
+    for distances in (default.reference_to_prediction_mm, default.prediction_to_reference_mm):
+        assert ((distances > 0) & (distances <= reach_mm)).any()  # settled by look-ups by default
+        assert (distances > reach_mm).any()  # left to the tree either way
