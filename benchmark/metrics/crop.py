@@ -54,7 +54,7 @@ def bounding_box(mask: np.ndarray) -> BoundingBox | None:
     start[outer], stop[outer] = int(present[0]), int(present[-1]) + 1
     slab: list[slice] = [slice(None)] * mask.ndim
     slab[outer] = slice(start[outer], stop[outer])
-    projection = mask[tuple(slab)].any(axis=outer)  # foreground of the slab seen along the outer axis
+    projection = np.asarray(mask[tuple(slab)].any(axis=outer))  # the slab's foreground seen along the outer axis
     for position, axis in enumerate(others):
         along = np.flatnonzero(projection.any(axis=tuple(i for i in range(projection.ndim) if i != position)))
         start[axis], stop[axis] = int(along[0]), int(along[-1]) + 1
