@@ -232,7 +232,7 @@ def _object_row(task: CaseTask, job: ModelJob, case: Case, name: str, mask: np.n
         return failed_row(row, err)
     row = replace(row, checkpoint_sha256=loaded.checkpoint_sha256)
     kind = _prompt_kind(job, loaded)
-    if isinstance(kind, str):
+    if not isinstance(kind, PromptKind):  # PromptKind is a str too: test for the kind, not for the reason
         return _skipped(row, kind)
     prompt = prompts.for_kind(kind, with_extent=job.spec.receives_extent)
     row = _with_prompt(row, prompt)
@@ -249,7 +249,8 @@ def _object_row(task: CaseTask, job: ModelJob, case: Case, name: str, mask: np.n
     mask_path = None
     if task.save_masks is not None:
         mask_path = str(save_mask(prediction, case, task.save_masks, row.key))
-    return replace(row, **metrics.as_dict(), seconds=cost.seconds, peak_rss_mb=cost.peak_rss_mb,
+    values: dict[str, Any] = metrics.as_dict()
+    return replace(row, **values, seconds=cost.seconds, peak_rss_mb=cost.peak_rss_mb,
                    peak_gpu_mb=cost.peak_gpu_mb, trace=None if trace is None else json.dumps(dict(trace), default=str),
                    mask_path=mask_path, ended_utc=utc_now())
 

@@ -100,7 +100,6 @@ class RunConfig:
     datasets: tuple[str, ...] = ()
     subset: EvalSubset = EvalSubset.EVAL
     settings: tuple[Setting, ...] = (Setting.DEFAULT,)
-    seed: int = 0
     split_seed: int = 0
     device: str = "cpu"
     workers: int = 0
@@ -113,14 +112,22 @@ class RunConfig:
     thicknesses_mm: tuple[float, ...] = THICKNESSES_MM
     models: tuple[ModelEntry, ...] = ()
 
+    @property
+    def seed(self) -> int:
+        """The run seed: the seed of every prompt draw (held by the protocol options)."""
+        return self.protocol.seed
+
     def with_overrides(self, **overrides: Any) -> RunConfig:
         """A copy with the command line's values (None and empty values keep the file's)."""
         given = {k: v for k, v in overrides.items() if v is not None and v != ()}
+        seed = given.pop("seed", None)
         if "models" in given:
             by_name = {m.name: m for m in self.models}
             given["models"] = tuple(by_name.get(n, ModelEntry(name=n)) for n in given["models"])
         config = replace(self, **{k: _coerce(k, v, "the command line") for k, v in given.items()})
-        return replace(config, protocol=replace(config.protocol, seed=config.seed))
+        if seed is None:
+            return config
+        return replace(config, protocol=replace(config.protocol, seed=_coerce("seed", seed, "the command line")))
 
 
 _TOP = {"run", "store", "datasets", "subset", "settings", "seed", "split_seed", "device", "workers", "scheduler",
@@ -197,8 +204,10 @@ def config_from_mapping(data: Mapping[str, Any], where: str = "run configuration
     unknown = sorted(set(data) - _TOP)
     if unknown:
         raise BenchmarkError(f"{where}: unknown key(s) {unknown}; expected {sorted(_TOP)}")
-    values: dict[str, Any] = {k: _coerce(k, v, where) for k, v in data.items() if k not in ("protocol", "models")}
+    values: dict[str, Any] = {k: _coerce(k, v, where) for k, v in data.items()
+                               if k not in ("protocol", "models", "seed")}
     values.update(_protocol(data.get("protocol", {}), where))
+    values["protocol"] = replace(values["protocol"], seed=_coerce("seed", data.get("seed", 0), where))
     models = data.get("models", {})
     if isinstance(models, list):
         values["models"] = tuple(ModelEntry(name=str(n)) for n in models)
@@ -206,8 +215,7 @@ def config_from_mapping(data: Mapping[str, Any], where: str = "run configuration
         values["models"] = tuple(_model_entry(str(n), t, where) for n, t in models.items())
     else:
         raise BenchmarkError(f"{where}: 'models' must be a list of names or tables [models.NAME], got {models!r}")
-    config = RunConfig(**values)
-    return replace(config, protocol=replace(config.protocol, seed=config.seed))
+    return RunConfig(**values)
 
 
 def load_config(path: Path | None) -> RunConfig:

@@ -215,7 +215,7 @@ def run_benchmark(config: RunConfig, *, home: DataHome, catalog: Catalog, cache_
 
 
 def _with_manifest_options(config: RunConfig, manifest: Manifest) -> RunConfig:
-    return replace(config, protocol=manifest.options, seed=manifest.options.seed)
+    return replace(config, protocol=manifest.options)
 
 
 def _resolved(config: RunConfig, plans: Sequence[ModelPlan]) -> RunConfig:
