@@ -38,8 +38,11 @@ class OrganPair:
 
 def _ellipsoid(centre_mm: tuple[float, float, float], radii_mm: tuple[float, float, float]) -> np.ndarray:
     axes = [(np.arange(n) * s - c) / r for n, s, c, r in zip(SHAPE, SPACING, centre_mm, radii_mm, strict=True)]
-    # Summed by broadcasting one axis at a time: no (X, Y, Z) float temporaries but the last sum.
-    return np.asarray(axes[0][:, None, None] ** 2 + (axes[1][None, :, None] ** 2 + axes[2][None, None, :] ** 2) <= 1)
+    in_plane = axes[1][:, None] ** 2 + axes[2][None, :] ** 2  # (Y, Z); one x-slice at a time: no (X, Y, Z) floats
+    mask = np.zeros(SHAPE, dtype=bool)
+    for x, term in enumerate(axes[0] ** 2):
+        np.less_equal(in_plane, 1.0 - term, out=mask[x])
+    return mask
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from benchmark.metrics.inputs import MetricInputError
 from benchmark.metrics.surface import (
+    SurfaceDistances,
     compute_surface_distances,
     compute_surface_metrics,
     normalized_surface_dice,
@@ -245,6 +246,30 @@ def test_identical_masks() -> None:
     result = compute_surface_metrics(prediction, reference, spacing=spacing, tolerance_mm=0.0)
     assert (result.nsd, result.hd95_mm) == (1.0, 0.0)
     assert result.reference_surface_mm2 == result.prediction_surface_mm2 > 0
+
+
+def _distances(ref_mm: list[float], ref_areas: list[float], pred_mm: list[float],
+               pred_areas: list[float]) -> SurfaceDistances:
+    return SurfaceDistances(reference_to_prediction_mm=np.array(ref_mm), reference_areas_mm2=np.array(ref_areas),
+                            prediction_to_reference_mm=np.array(pred_mm), prediction_areas_mm2=np.array(pred_areas))
+
+
+def test_nsd_weights_surfels_by_area() -> None:
+    distances = _distances([0.0, 3.0], [1.0, 3.0], [1.0, 5.0], [2.0, 2.0])
+    # Close at 2 mm: the reference surfel of area 1 and the predicted one of area 2, out of 8 mm^2.
+    assert normalized_surface_dice(distances, tolerance_mm=2.0) == 3 / 8
+    assert normalized_surface_dice(distances, tolerance_mm=3.0) == 6 / 8  # at the tolerance counts as close
+    assert normalized_surface_dice(distances, tolerance_mm=0.0) == 1 / 8
+
+
+def test_hd95_is_the_first_distance_where_the_area_share_reaches_95_percent() -> None:
+    # One direction: 96% of the area at 0 mm, so its 95th percentile is 0 (unweighted, it would be 10 mm).
+    assert robust_hausdorff(_distances([10.0, 0.0], [0.04, 0.96], [0.0], [1.0])) == 0.0
+    # Exactly 95% at 1 mm: reached there, as surface-distance's searchsorted finds it.
+    assert robust_hausdorff(_distances([1.0, 4.0], [0.95, 0.05], [0.0], [1.0])) == 1.0
+    # The larger of the two directions, whichever it is.
+    assert robust_hausdorff(_distances([0.0], [1.0], [2.0, 7.0], [0.5, 0.5])) == 7.0
+    assert robust_hausdorff(_distances([2.0, 7.0], [0.5, 0.5], [0.0], [1.0])) == 7.0
 
 
 def test_the_directions_are_not_swapped() -> None:
