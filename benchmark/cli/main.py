@@ -19,7 +19,14 @@ __all__ = ["build_parser", "main", "main_entry"]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from benchmark.cli import catalog_commands, demo_command, fingerprint_commands, home_commands, models_commands
+    from benchmark.cli import (
+        catalog_commands,
+        demo_command,
+        fingerprint_commands,
+        home_commands,
+        models_commands,
+        reader_study_commands,
+    )
 
     parser = argparse.ArgumentParser(prog="propbench", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--version", action="version", version=f"propbench {__version__}")
@@ -34,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (catalog_commands, home_commands, demo_command, fingerprint_commands):
         module.register(commands)
     models_commands.register(groups)
+    reader_study_commands.register(groups)
     return parser
 
 
