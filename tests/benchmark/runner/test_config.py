@@ -100,3 +100,10 @@ def test_identity_allows_growth_and_names_contradictions() -> None:
     assert set(merged["models"]) == {"A", "B"} and merged["data_versions"] == {"D1": "c1", "D2": "c2"}
     other = json.dumps(identity(config_from_mapping({"seed": 1, "models": {"A": {"k": 2}}}), {"D1": "c9"}))
     assert identity_differences(stored, other) == ["seed", "models.A", "data_versions.D1"]
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[3] / "configs").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_shipped_configurations_load(path: Path) -> None:
+    config = load_config(path)
+    assert config.run and config.settings
