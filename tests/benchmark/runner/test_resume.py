@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from benchmark.cli.main import main
 from benchmark.results.export import rows_frame
 from benchmark.results.store import ResultStore
-from tests.benchmark.runner.test_run import VOLATILE
+from tests.benchmark.runner.test_run import comparable
 
 MODELS = ["tests.benchmark.runner.doubles:Slow", "Naive-Propagation"]
 
@@ -36,7 +36,7 @@ def _rows(store: Path) -> int:
 
 def _export(store: Path):  # type: ignore[no-untyped-def]
     with ResultStore.open(store, create=False) as opened:
-        frame = rows_frame(opened).drop(columns=VOLATILE)
+        frame = comparable(rows_frame(opened))
     return frame.sort_values(["model", "case_id", "object_name"]).reset_index(drop=True)
 
 

@@ -23,8 +23,14 @@ from tests.benchmark.runner import doubles
 from tests.benchmark.runner.data import phantom
 
 BASELINES = (ModelEntry(name="Naive-Propagation"), ModelEntry(name="Box-Fill"))
-#: Columns that differ between two runs of deterministic models (clocks, memory, machines).
+#: Columns that differ between two runs of deterministic models (clocks, memory, machines: a process that has loaded
+#: torch describes its machine with torch's details).
 VOLATILE = ["seconds", "peak_rss_mb", "peak_gpu_mb", "started_utc", "ended_utc", "machine_id", "trace"]
+
+
+def comparable(frame):  # type: ignore[no-untyped-def]
+    """``frame`` without the volatile and machine columns."""
+    return frame.drop(columns=VOLATILE + [c for c in frame.columns if c.startswith("machine_")])
 
 
 def _config(tmp_path: Path, **values: object) -> RunConfig:
@@ -38,7 +44,7 @@ def _run(home: SimpleNamespace, config: RunConfig, **kwargs: object):  # type: i
 
 def _frame(store: Path):  # type: ignore[no-untyped-def]
     with ResultStore.open(store, create=False) as opened:
-        return rows_frame(opened).drop(columns=VOLATILE).sort_values(["model", "setting", "case_id", "object_name"])
+        return comparable(rows_frame(opened)).sort_values(["model", "setting", "case_id", "object_name"])
 
 
 def test_every_present_object_gets_a_row_with_metrics_prompt_and_provenance(small_home: SimpleNamespace,
