@@ -159,7 +159,7 @@ class BidsReader(LayoutReader[BidsOptions]):
                 entries.append(outcome)
             else:
                 errors.append(outcome)
-        return Discovery(tuple(sorted(entries, key=lambda e: e.case_id)), tuple(errors))
+        return self.finish(sorted(entries, key=lambda e: e.case_id), errors)
 
     def _files(self, pattern: str) -> list[tuple[Path, BidsName]]:
         found: list[tuple[Path, BidsName]] = []

@@ -134,7 +134,7 @@ class CaseFoldersReader(LayoutReader[CaseFoldersOptions]):
             entries.extend(found)
             errors.extend(problems)
         unique, clashes = _drop_duplicates(entries, self.error)
-        return Discovery(tuple(sorted(unique, key=lambda e: e.case_id)), tuple(errors) + clashes)
+        return self.finish(sorted(unique, key=lambda e: e.case_id), errors + list(clashes))
 
     def _case_folders(self) -> list[Path]:
         folders: set[Path] = set()
@@ -359,8 +359,8 @@ def _drop_duplicates(entries: list[CaseEntry], error: Any) -> tuple[list[CaseEnt
         by_id.setdefault(entry.case_id, []).append(entry)
     unique = [group[0] for group in by_id.values() if len(group) == 1]
     clashes = tuple(error(case_id, None, f"case id {case_id!r} comes from several folders "
-                                         f"{[e.meta['folder'] for e in group]}; expected one folder per id (raise "
-                                         "layout.options.id_parts)")
+                                         f"{[e.meta['folder'] for e in group]}; every copy is excluded, expected one "
+                                         "folder per id (raise layout.options.id_parts)")
                     for case_id, group in by_id.items() if len(group) > 1)
     return unique, clashes
 

@@ -149,7 +149,7 @@ class DicomReader(LayoutReader[DicomOptions]):
                 errors.append(self.error(case_id, folder, str(err)))
                 continue
             entries.append(entry)
-        return Discovery(tuple(sorted(entries, key=lambda e: e.case_id)), tuple(errors))
+        return self.finish(sorted(entries, key=lambda e: e.case_id), errors)
 
     def _case_folders(self) -> list[tuple[Path, str]]:
         pattern = Path(self.options.case_glob).parts

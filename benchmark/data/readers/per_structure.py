@@ -108,7 +108,7 @@ class PerStructureReader(LayoutReader[PerStructureOptions]):
                 continue
             if case_id in seen:
                 errors.append(self.error(case_id, folder, f"case folder name {case_id!r} also used by {seen[case_id]}; "
-                                                          "expected unique case folder names"))
+                                                          "both are excluded, expected unique case folder names"))
                 continue
             seen[case_id] = folder
             entry = self._entry(folder, split, errors)
@@ -120,7 +120,7 @@ class PerStructureReader(LayoutReader[PerStructureOptions]):
                     errors.append(self.error(case_id, self.root / case_id, f"case {case_id!r} is listed in "
                                              f"{self.options.meta_csv} but has no case folder matching "
                                              f"{self.options.case_glob!r}"))
-        return Discovery(tuple(sorted(entries, key=lambda e: e.case_id)), tuple(errors))
+        return self.finish(sorted(entries, key=lambda e: e.case_id), errors)
 
     def _case_folders(self) -> list[Path]:
         folders = []

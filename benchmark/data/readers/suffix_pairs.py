@@ -118,7 +118,7 @@ class SuffixPairsReader(LayoutReader[SuffixPairsOptions]):
                     self._add(labels, key, path, key, errors)
                 else:
                     self._add(images.setdefault(key, {}), suffix, path, key, errors)
-        return Discovery(self._pair(images, labels, errors), tuple(errors))
+        return self.finish(self._pair(images, labels, errors), errors)
 
     def _folders(self, patterns: Sequence[str], option: str) -> list[Path]:
         """Folders matching each pattern (relative to the root, kept inside it), in pattern then name order."""
@@ -160,7 +160,8 @@ class SuffixPairsReader(LayoutReader[SuffixPairsOptions]):
     def _add(self, table: dict[str, Path], slot: str, path: Path, key: str, errors: list[CaseError]) -> None:
         if slot in table:
             errors.append(self.error(key, path, f"duplicate file: {table[slot]} has the same case key {key!r} and "
-                                                f"suffix; expected one file per case and suffix"))
+                                                f"suffix; the case is excluded, expected one file per case and "
+                                                "suffix"))
             return
         table[slot] = path
 
