@@ -258,7 +258,10 @@ def _itk_header(path: Path) -> tuple[np.ndarray, tuple[int, ...]]:
         reader.ReadImageInformation()
     except RuntimeError as err:
         raise ImageReadError(f"{path}: header could not be read ({_first_line(err)})") from err
-    return _lps_affine(reader.GetSpacing(), reader.GetDirection(), reader.GetOrigin()), tuple(reader.GetSize())
+    size = tuple(reader.GetSize())
+    if len(size) not in (3, 4):
+        raise ImageReadError(f"{path}: expected a 3D or 4D image, got {len(size)}D of size {size}")
+    return _lps_affine(reader.GetSpacing(), reader.GetDirection(), reader.GetOrigin()), size
 
 
 def read_header(path: Path) -> tuple[Geometry, int]:

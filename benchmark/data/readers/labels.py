@@ -8,11 +8,13 @@ threshold (``layout.options.mask_threshold`` of the families that read mask file
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from benchmark.data.cards import ObjectTable
+from benchmark.data.case import LabelLayout
 from benchmark.data.geometry import Volume, read_volume
 from benchmark.errors import CaseLoadError
 
@@ -48,17 +50,22 @@ class LabelMap:
         path: The label-map file.
         table: The card's object table; keys are label values as strings.
         remap: Optional value remapping applied before checking (file value to card value).
+        before_read: Called once before the file is read (the reader's fetch of the case's label files).
     """
 
-    def __init__(self, path: Path, table: ObjectTable, remap: dict[int, int] | None = None) -> None:
+    def __init__(self, path: Path, table: ObjectTable, remap: dict[int, int] | None = None,
+                 before_read: Callable[[], None] | None = None) -> None:
         self.path = path
         self.table = table
         self.remap = remap or {}
+        self.before_read = before_read
         self._volume: Volume | None = None
 
     def volume(self) -> Volume:
         """The label map on its canonical grid, read and value-checked on first call."""
         if self._volume is None:
+            if self.before_read is not None:
+                self.before_read()
             volume = read_volume(self.path)
             array = np.asarray(volume.array)
             if array.ndim != 3:
@@ -79,6 +86,10 @@ class LabelMap:
         for key, name in self.table.objects.items():
             values[name].append(int(key))
         return {name: tuple(found) for name, found in values.items()}
+
+    def layout(self) -> LabelLayout:
+        """The label map with each object's values (``Case.label_map``)."""
+        return LabelLayout(self.volume(), self.values())
 
     def mask(self, name: str) -> Volume:
         """The boolean mask of object ``name``."""
@@ -109,7 +120,8 @@ def integer_labels(array: np.ndarray, path: Path | None) -> np.ndarray:
         odd = np.unique(array[rounded != array])
         raise CaseLoadError(f"{path}: label map holds non-integer values, e.g. {odd[:5].tolist()}; expected integer "
                             "labels")
-    return rounded.astype(np.int32)
+    result: np.ndarray = rounded.astype(np.int32)
+    return result
 
 
 def mask_from_values(array: np.ndarray, path: Path | None, threshold: float | None = None) -> np.ndarray:
@@ -126,7 +138,7 @@ def mask_from_values(array: np.ndarray, path: Path | None, threshold: float | No
             and the values found.
     """
     if array.dtype == np.bool_:
-        return array
+        return np.asarray(array)
     if threshold is not None:
         if array.dtype.kind == "f" and np.isnan(array).any():
             raise CaseLoadError(f"{path}: soft mask holds {int(np.count_nonzero(np.isnan(array)))} NaN voxel(s); "

@@ -295,19 +295,15 @@ class PairedFoldersReader(LayoutReader[PairedFoldersOptions]):
 
     def open_case(self, entry: CaseEntry) -> Case:
         """A lazily read Case: channels stacked to (C, X, Y, Z), masks from the case's label map."""
-        label_map = LabelMap(entry.label_files[0], self.table)
+        label_map = LabelMap(entry.label_files[0], self.table, before_read=lambda: self.fetch(entry.label_files))
 
         def load_image() -> Volume:
             self.fetch(entry.files)
             return read_channels(entry.image_files, self.card.channels, self.options.resample_to)
 
-        def load_mask(name: str) -> Volume:
-            self.fetch(entry.label_files)
-            return label_map.mask(name)
-
         return Case(dataset_id=self.card.id, entry=entry, modality=str(self.card.modality),
                     channel_names=self.card.channels, objects=self.table.names, load_image=load_image,
-                    load_mask=load_mask, data_version=self.data_version)
+                    load_mask=label_map.mask, data_version=self.data_version, load_labels=label_map.layout)
 
 
 def check_json_labels(labels: Any, table: ObjectTable, json_path: Path, card_path: Path) -> None:
