@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,8 @@ _SFORM_TOLERANCE = 1e-6
 ITK_MIN_BYTES = 8 * 2**20
 #: Bytes decompressed to parse a header: NIfTI-2's header (540) and the extension flag fit.
 _HEADER_BYTES = 544
+#: Files up to this size on disk are read whole once when their header is read (saves a second open for the voxels).
+_READ_WHOLE_BYTES = 4 * 2**20
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -63,6 +65,7 @@ class NiftiFile:
         slope: ``scl_slope`` when the scaling is not the identity, else None.
         inter: ``scl_inter`` used with ``slope``.
         compressed: True for a gzip file.
+        raw: The file's bytes when they were read whole with the header (small files), else None.
     """
 
     path: Path
@@ -73,6 +76,7 @@ class NiftiFile:
     slope: float | None
     inter: float
     compressed: bool
+    raw: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_bytes(self) -> int:
@@ -115,17 +119,20 @@ def _gunzip(raw: bytes, path: Path, limit: int | None = None) -> tuple[bytes, bo
     return (parts[0] if len(parts) == 1 else b"".join(parts)), True
 
 
-def _file_bytes(path: Path, *, header_only: bool) -> tuple[bytes, bool, bool]:
-    """(uncompressed bytes, stream complete, compressed) of a NIfTI file; only the header's bytes if asked."""
+def _file_bytes(path: Path, *, header_only: bool, raw: bytes | None = None) -> tuple[bytes, bool, bool]:
+    """(uncompressed bytes, stream complete, compressed) of a NIfTI file (from ``raw`` when its bytes were read
+    already); only the header's bytes if asked."""
     compressed = path.name.lower().endswith(".gz")
-    with open(path, "rb") as stream:
-        if not compressed:
-            return (stream.read(_HEADER_BYTES) if header_only else stream.read()), True, False
-        if header_only:
-            head = stream.read(64 * 1024)
-            data, _ = _gunzip(head, path, limit=_HEADER_BYTES)
-            return data, True, True
-        raw = stream.read()
+    if raw is None:
+        with open(path, "rb") as stream:
+            if not compressed:
+                return (stream.read(_HEADER_BYTES) if header_only else stream.read()), True, False
+            raw = stream.read(64 * 1024) if header_only else stream.read()
+    if not compressed:
+        return (raw[:_HEADER_BYTES] if header_only else raw), True, False
+    if header_only:
+        data, _ = _gunzip(raw[: 64 * 1024], path, limit=_HEADER_BYTES)
+        return data, True, True
     data, complete = _gunzip(raw, path)
     return data, complete, True
 
@@ -164,8 +171,11 @@ def read_nifti_header(path: Path, block: bytes | None = None) -> NiftiFile | Non
             silently read such a header as 1 mm).
     """
     path = Path(path)
+    raw: bytes | None = None
     if block is None:
-        block, _, _ = _file_bytes(path, header_only=True)
+        if path.stat().st_size <= _READ_WHOLE_BYTES:
+            raw = path.read_bytes()
+        block, _, _ = _file_bytes(path, header_only=True, raw=raw)
     header = _parse_header(block, path)
     if header is None:
         return None
@@ -190,7 +200,7 @@ def read_nifti_header(path: Path, block: bytes | None = None) -> NiftiFile | Non
     identity = slope == 0 or not math.isfinite(slope) or (slope == 1 and inter == 0)
     return NiftiFile(path=path, header=header, shape=shape, dtype=dtype, vox_offset=int(float(header["vox_offset"])),
                      slope=None if identity else slope, inter=inter,
-                     compressed=path.name.lower().endswith(".gz"))
+                     compressed=path.name.lower().endswith(".gz"), raw=raw)
 
 
 def nifti_affine(nifti: NiftiFile) -> np.ndarray | None:
@@ -262,7 +272,7 @@ def read_nifti_voxels(nifti: NiftiFile) -> np.ndarray:
             gzip stream is corrupt.
     """
     path = nifti.path
-    data, complete, _ = _file_bytes(path, header_only=False)
+    data, complete, _ = _file_bytes(path, header_only=False, raw=nifti.raw)
     if not complete or len(data) < nifti.n_bytes:
         raise _truncated(nifti, len(data), complete)
     count = math.prod(nifti.shape)

@@ -202,7 +202,7 @@ def _scan(case: Case, image: np.ndarray) -> ForegroundScan:
 
 def _object_stats(name: str, index: int, scan: ForegroundScan, spacing: tuple[float, float, float]) -> ObjectStats:
     voxels = int(scan.counts[index])
-    areas = {plane.value: tuple(int(a) for a in scan.areas[axis][index]) for plane, axis in PLANE_AXIS.items()}
+    areas = {plane.value: tuple(scan.areas[axis][index].tolist()) for plane, axis in PLANE_AXIS.items()}
     axial = np.flatnonzero(scan.areas[PLANE_AXIS[Plane.AXIAL]][index])
     extent = float((axial[-1] - axial[0] + 1) * spacing[2]) if axial.size else 0.0
     return ObjectStats(name=name, voxels=voxels, volume_mm3=voxels * float(np.prod(spacing)), axial_extent_mm=extent,
@@ -227,14 +227,14 @@ def _intensity(name: str, channel: np.ndarray, foreground: np.ndarray, rng: np.r
         mean, std = mean_std(hist)
         return ChannelIntensity(channel=name, n_foreground=int(values.size), mean=mean, std=std,
                                 p00_5=percentile(hist, 0.5), p99_5=percentile(hist, 99.5),
-                                values=tuple(int(v) for v in hist[0]), counts=tuple(int(c) for c in hist[1]),
+                                values=tuple(hist[0].tolist()), counts=tuple(hist[1].tolist()),
                                 n_nonfinite=n_nonfinite, n_nonfinite_foreground=n_nonfinite_fg)
     as_float = values.astype(np.float64)
     low, high = np.percentile(as_float, [0.5, 99.5])
     picked = rng.choice(as_float, INTENSITY_SAMPLES, replace=True)
     return ChannelIntensity(channel=name, n_foreground=int(values.size), mean=float(as_float.mean()),
                             std=float(as_float.std()), p00_5=float(low), p99_5=float(high),
-                            samples=tuple(float(v) for v in picked), n_nonfinite=n_nonfinite,
+                            samples=tuple(picked.tolist()), n_nonfinite=n_nonfinite,
                             n_nonfinite_foreground=n_nonfinite_fg)
 
 

@@ -46,6 +46,18 @@ def _slabs(array: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int]]:
     return view, (order[0], order[1], order[2])
 
 
+def _lookup(lut: np.ndarray, found: np.ndarray) -> np.ndarray:
+    """Object index of each label value (-1 for none): ``lut`` indexed directly where the value range allows it."""
+    if found.dtype in (np.uint8, np.uint16) and lut.size <= np.iinfo(found.dtype).max + 1:
+        full = np.full(np.iinfo(found.dtype).max + 1, -1, np.int64)
+        full[: lut.size] = lut
+        return full[found]
+    objects = np.full(found.size, -1, np.int64)
+    inside = (found >= 0) & (found < lut.size)
+    objects[inside] = lut[found[inside]]
+    return objects
+
+
 def _scan(array: np.ndarray, lut: np.ndarray | None, fixed: int, n_objects: int,
           image: np.ndarray | None) -> tuple[np.ndarray, list[np.ndarray], list[list[np.ndarray]]]:
     """Counts, areas and (optionally) image values over the non-zero voxels of ``array``.
@@ -62,18 +74,20 @@ def _scan(array: np.ndarray, lut: np.ndarray | None, fixed: int, n_objects: int,
     areas = [np.zeros(n_objects * n, np.int64) for n in shape]
     values: list[list[np.ndarray]] = [[] for _ in range(image.shape[0] if image is not None else 0)]
     view, order = _slabs(array)
+    # Channels laid out in memory like the labels are read by flat index (one take), others by coordinates.
+    flat_channels = [image[c].transpose(order).reshape(-1) if image is not None and
+                     image[c].transpose(order).flags.c_contiguous else None
+                     for c in range(len(values))]
     plane = view.shape[1] * view.shape[2]
     step = max(1, SLAB_VOXELS // max(plane, 1))
     for start in range(0, view.shape[0], step):
         block = view[start:start + step].reshape(-1)
         index = np.flatnonzero(block if block.dtype == np.bool_ else block != 0)
         if lut is not None:
-            found = block[index]
-            objects = np.full(index.size, -1, np.int64)
-            inside = (found < lut.size) & (found >= 0) if found.dtype.kind == "i" else found < lut.size
-            objects[inside] = lut[found[inside]]
+            objects = _lookup(lut, block[index])
             keep = objects >= 0
-            index, objects = index[keep], objects[keep]
+            if not keep.all():
+                index, objects = index[keep], objects[keep]
         else:
             objects = np.full(index.size, fixed, np.int64)
         first, rest = np.divmod(index, plane)
@@ -83,9 +97,11 @@ def _scan(array: np.ndarray, lut: np.ndarray | None, fixed: int, n_objects: int,
         counts += np.bincount(objects, minlength=n_objects)
         for axis, n in enumerate(shape):
             areas[axis] += np.bincount(objects * n + coords[axis], minlength=n_objects * n)
-        if image is not None:
-            for channel in range(image.shape[0]):
-                values[channel].append(image[channel][coords[0], coords[1], coords[2]])
+        for channel, flat in enumerate(flat_channels):
+            if flat is not None:
+                values[channel].append(flat[index + start * plane])
+            else:
+                values[channel].append(image[channel][coords[0], coords[1], coords[2]])  # type: ignore[index]
     return counts, [a.reshape(n_objects, n) for a, n in zip(areas, shape, strict=True)], values
 
 

@@ -21,6 +21,7 @@ Rules every family shares, applied by ``LayoutReader.finish`` at the end of each
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import types
 import typing
@@ -233,7 +234,7 @@ def parse_options(options_type: type, options: Mapping[str, Any], card_path: Pat
     if unknown:
         raise CardError(f"{card_path}: unknown key(s) {['layout.options.' + k for k in unknown]} for this layout "
                         f"family; expected keys: {sorted(fields)}")
-    hints = typing.get_type_hints(options_type)
+    hints = _type_hints(options_type)
     values: dict[str, Any] = {}
     for name, value in options.items():
         expected = hints[name]
@@ -245,6 +246,12 @@ def parse_options(options_type: type, options: Mapping[str, Any], card_path: Pat
         return options_type(**values)
     except TypeError as err:
         raise CardError(f"{card_path}: layout options incomplete for this family ({err})") from err
+
+
+@functools.cache
+def _type_hints(options_type: type) -> dict[str, Any]:
+    """The options dataclass's field types (evaluated once: every reader of a run parses the same card)."""
+    return typing.get_type_hints(options_type)
 
 
 def _matches(value: Any, expected: Any) -> bool:
