@@ -51,7 +51,8 @@ def _lookup(lut: np.ndarray, found: np.ndarray) -> np.ndarray:
     if found.dtype in (np.uint8, np.uint16) and lut.size <= np.iinfo(found.dtype).max + 1:
         full = np.full(np.iinfo(found.dtype).max + 1, -1, np.int64)
         full[: lut.size] = lut
-        return full[found]
+        direct: np.ndarray = full[found]
+        return direct
     objects = np.full(found.size, -1, np.int64)
     inside = (found >= 0) & (found < lut.size)
     objects[inside] = lut[found[inside]]
