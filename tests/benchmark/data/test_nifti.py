@@ -137,3 +137,17 @@ def test_trailing_axes_of_size_one_are_dropped_as_itk_does(tmp_path: Path) -> No
     data = np.arange(3 * 4 * 5, dtype=np.uint8).reshape(3, 4, 5, 1)
     volume = read_volume(write_nifti(tmp_path / "x.nii.gz", data))
     assert volume.array.shape == (3, 4, 5)
+
+
+def test_pythons_zlib_gives_the_same_voxels_as_the_faster_inflate(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import zlib
+
+    data = np.random.default_rng(3).normal(0, 100, (20, 18, 9)).astype(np.float32)
+    data[1, 2, 3] = np.nan
+    path = write_nifti(tmp_path / "f.nii.gz", data)
+    first = read_volume(path).array
+    monkeypatch.setattr(nifti, "_INFLATE", zlib)  # the path taken when python-isal is not installed
+
+    np.testing.assert_array_equal(read_volume(path).array, first)
+    np.testing.assert_array_equal(first, data)
