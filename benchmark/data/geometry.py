@@ -142,12 +142,15 @@ def _orientation(affine: np.ndarray) -> np.ndarray:
     An axis-aligned affine (one non-zero entry per row and column of its 3 x 3 part, most files) is read directly;
     any other goes through nibabel, which finds the closest axes of an oblique grid.
     """
-    matrix = np.asarray(affine, dtype=np.float64)[:3, :3]
-    nonzero = matrix != 0
-    if np.all(nonzero.sum(axis=0) == 1) and np.all(nonzero.sum(axis=1) == 1):
-        axes = np.argmax(nonzero, axis=0)
-        signs = np.sign(matrix[axes, np.arange(3)])
-        return np.stack([axes.astype(np.float64), signs], axis=1)
+    rows = np.asarray(affine, dtype=np.float64)[:3, :3].tolist()  # plain floats: nine comparisons, no numpy calls
+    found = []
+    for column in range(3):
+        hits = [(row, rows[row][column]) for row in range(3) if rows[row][column] != 0]
+        if len(hits) != 1:
+            break
+        found.append((float(hits[0][0]), 1.0 if hits[0][1] > 0 else -1.0))
+    if len(found) == 3 and sorted(axis for axis, _ in found) == [0.0, 1.0, 2.0]:
+        return np.array(found)
     import nibabel.orientations as nio
 
     result: np.ndarray = nio.io_orientation(affine)
