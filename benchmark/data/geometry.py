@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from benchmark.data.nifti import (
+    NiftiFile,
     check_length,
     decode_with_itk,
     is_nifti,
@@ -245,13 +246,28 @@ def read_volume(path: Path) -> Volume:
             if tuple(size) != nifti.shape:
                 raise ImageReadError(f"{path}: ITK reads the header as size {tuple(size)}, the NIfTI header "
                                      f"declares {nifti.shape}; expected one size")
-        voxels = read_nifti_voxels(nifti)
-        return canonicalize(voxels if voxels.ndim == 3 else np.moveaxis(voxels, 3, 0), affine, path)
+        return _canonical_nifti(nifti, affine)
     try:
         image = _file_reader(path).Execute()
     except RuntimeError as err:
         raise ImageReadError(f"{path}: could not be decoded as a medical image ({_first_line(err)})") from err
     return volume_from_sitk(image, path)
+
+
+def _canonical_nifti(nifti: NiftiFile, affine: np.ndarray) -> Volume:
+    """A NIfTI file's canonical volume. Where the grid needs only flips (no axis permutation: most scans), the voxels
+    are decompressed straight into their canonical places; otherwise they are read in file order and reoriented by a
+    copy."""
+    import nibabel.orientations as nio
+
+    ornt = _orientation(affine)
+    if list(ornt[:, 0]) != [0.0, 1.0, 2.0]:
+        voxels = read_nifti_voxels(nifti)
+        return canonicalize(voxels if voxels.ndim == 3 else np.moveaxis(voxels, 3, 0), affine, nifti.path)
+    voxels = read_nifti_voxels(nifti, flips=[axis for axis in range(3) if ornt[axis, 1] < 0])
+    new_affine = affine @ nio.inv_ornt_aff(ornt, nifti.shape[:3])
+    return Volume(voxels if voxels.ndim == 3 else np.moveaxis(voxels, 3, 0), _geometry(new_affine, nifti.shape[:3]),
+                  nifti.path)
 
 
 def _itk_header(path: Path) -> tuple[np.ndarray, tuple[int, ...]]:

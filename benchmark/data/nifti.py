@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,8 @@ __all__ = ["ITK_MIN_BYTES", "is_nifti", "NiftiFile", "read_nifti_header", "nifti
 _SFORM_TOLERANCE = 1e-6
 #: Bytes decompressed to parse a header: NIfTI-2's header (540) and the extension flag fit.
 _HEADER_BYTES = 544
+#: Bytes decompressed per step when voxels are decompressed into their array.
+_CHUNK = 4 * 2**20
 #: Files up to this size on disk are read whole once when their header is read (saves a second open for the voxels).
 _READ_WHOLE_BYTES = 4 * 2**20
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -283,25 +286,99 @@ def check_length(nifti: NiftiFile) -> None:
         raise _truncated(nifti, len(data), complete)
 
 
-def read_nifti_voxels(nifti: NiftiFile) -> np.ndarray:
-    """The voxels in file index order, shape ``nifti.shape``, scaled as ITK scales them; NaN and Inf kept.
+@dataclass
+class _Progress:
+    """What a pass over a file's bytes found: bytes produced (header included) and whether the stream ended well."""
+
+    produced: int = 0
+    complete: bool = True
+
+
+def _chunks(nifti: NiftiFile, size: int, progress: _Progress) -> Iterator[bytes]:
+    """The voxel bytes of a file in pieces of ``size`` bytes (the last one may be shorter), decompressing every gzip
+    member as it goes, never the whole file at once; ``progress`` counts what came out."""
+    path = nifti.path
+    if not nifti.compressed:
+        with open(path, "rb") as stream:
+            stream.seek(nifti.vox_offset)
+            progress.produced = nifti.vox_offset
+            while piece := stream.read(size):
+                progress.produced += len(piece)
+                yield piece
+        return
+    raw = nifti.raw if nifti.raw is not None else path.read_bytes()
+    skip, held = nifti.vox_offset, b""
+    try:
+        while raw:
+            stream = _INFLATE.decompressobj(31)
+            pending = raw
+            while not stream.eof:
+                # the header first, then pieces that stay aligned with ``size`` (unless a member ends mid-piece)
+                piece = stream.decompress(pending, skip if skip else size - len(held))
+                pending = stream.unconsumed_tail
+                if not piece and not pending:
+                    progress.complete = False  # the input ends inside this member: the data are cut short
+                    break
+                progress.produced += len(piece)
+                if skip:
+                    dropped = min(skip, len(piece))
+                    piece, skip = piece[dropped:], skip - dropped
+                held = held + piece if held else piece
+                if len(held) >= size:
+                    yield held[:size] if len(held) > size else held
+                    held = held[size:]
+            if not progress.complete:
+                break
+            raw = stream.unused_data if stream.unused_data.startswith(_GZIP_MAGIC) else b""
+    except zlib.error as err:
+        raise ImageReadError(f"{path}: gzip data are corrupt ({err}); expected a readable .nii.gz file") from err
+    except _INFLATE.error as err:
+        raise ImageReadError(f"{path}: gzip data are corrupt ({err}); expected a readable .nii.gz file") from err
+    if held:
+        yield held
+
+
+def read_nifti_voxels(nifti: NiftiFile, flips: Collection[int] = ()) -> np.ndarray:
+    """The voxels in file index order, shape ``nifti.shape``, with the file axes ``flips`` (among 0, 1, 2) reversed;
+    scaled as ITK scales them; NaN and Inf kept. The array is the caller's own (writable, Fortran order).
+
+    Voxels are decompressed a few planes at a time straight into their place, reversed axes included, so a volume
+    that only needs flips to be canonical costs one pass over its bytes.
 
     Raises:
         ImageReadError: The file holds less data than its header declares (an interrupted download or copy), or its
             gzip stream is corrupt.
     """
-    path = nifti.path
-    data, complete, _ = _file_bytes(path, header_only=False, raw=nifti.raw)
-    if not complete or len(data) < nifti.n_bytes:
-        raise _truncated(nifti, len(data), complete)
-    count = math.prod(nifti.shape)
-    flat = np.frombuffer(data, dtype=nifti.dtype, count=count, offset=nifti.vox_offset)
-    if not nifti.dtype.isnative:
-        flat = flat.astype(nifti.dtype.newbyteorder("="))
+    dtype = nifti.dtype.newbyteorder("=")
+    shape = nifti.shape
+    out = np.empty(shape, dtype=dtype, order="F")
+    # file axes x, y, z reversed by a view: writing file plane k into it puts the voxels where the flips want them
+    target = out[tuple(slice(None, None, -1) if axis in flips else slice(None) for axis in range(3))]
+    plane = shape[0] * shape[1]
+    depth = shape[2]
+    per_chunk = max(1, min(depth, _CHUNK // max(plane * dtype.itemsize, 1)))
+    done = 0  # planes placed, counting over z then the 4th axis
+    total = depth * (shape[3] if len(shape) == 4 else 1)
+    progress = _Progress()
+    for piece in _chunks(nifti, per_chunk * plane * dtype.itemsize, progress):
+        planes = len(piece) // (plane * dtype.itemsize)
+        if planes == 0:
+            break
+        values = np.frombuffer(piece, dtype=nifti.dtype, count=planes * plane)
+        while planes:
+            channel, z = divmod(done, depth)
+            count = min(planes, depth - z)
+            block = values[: count * plane].reshape((shape[0], shape[1], count), order="F")
+            destination = target[:, :, z:z + count] if len(shape) == 3 else target[:, :, z:z + count, channel]
+            destination[...] = block
+            values, planes, done = values[count * plane:], planes - count, done + count
+    if done < total:
+        raise _truncated(nifti, progress.produced, progress.complete)
     if nifti.slope is not None:
-        target = np.float64 if nifti.dtype == np.float64 else np.float32
-        flat = (flat.astype(np.float64) * nifti.slope + nifti.inter).astype(target)
-    return flat.reshape(nifti.shape, order="F")
+        target_type = np.float64 if nifti.dtype == np.float64 else np.float32
+        scaled: np.ndarray = (out.astype(np.float64) * nifti.slope + nifti.inter).astype(target_type, order="F")
+        return scaled
+    return out
 
 
 def _truncated(nifti: NiftiFile, found: int, complete: bool) -> ImageReadError:

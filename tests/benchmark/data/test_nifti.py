@@ -107,15 +107,21 @@ def test_truncated_large_file_decoded_by_itk_is_refused(tmp_path: Path, monkeypa
         read_volume(cut)
 
 
-def test_multi_member_gzip_reads_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("flipped", [False, True])
+def test_multi_member_gzip_reads_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flipped: bool) -> None:
+    # Members of 5000 bytes: member ends fall inside the header and inside planes, never on a plane boundary.
     data = np.random.default_rng(2).integers(0, 1000, (20, 20, 20)).astype(np.int16)
-    raw = nib.Nifti1Image(data, ras_affine()).to_bytes()
+    affine = np.diag([-1.0, 1.0, -2.0, 1.0]) if flipped else ras_affine()
+    raw = nib.Nifti1Image(data, affine).to_bytes()
     path = tmp_path / "bgzip.nii.gz"
     path.write_bytes(b"".join(gzip.compress(raw[i:i + 5000]) for i in range(0, len(raw), 5000)))
+    expected = data[::-1, :, ::-1] if flipped else data
 
-    np.testing.assert_array_equal(read_volume(path).array, data)
+    np.testing.assert_array_equal(read_volume(path).array, expected)
+    monkeypatch.setattr(nifti, "_CHUNK", 1000)  # pieces smaller than a plane: one plane per piece
+    np.testing.assert_array_equal(read_volume(path).array, expected)
     monkeypatch.setattr(nifti, "ITK_MIN_BYTES", 0)  # the length check of the ITK path decompresses every member
-    np.testing.assert_array_equal(read_volume(path).array, data)
+    np.testing.assert_array_equal(read_volume(path).array, expected)
 
 
 def test_big_endian_and_nifti2_files(tmp_path: Path) -> None:
