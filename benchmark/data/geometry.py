@@ -258,14 +258,16 @@ def _canonical_nifti(nifti: NiftiFile, affine: np.ndarray) -> Volume:
     """A NIfTI file's canonical volume. Where the grid needs only flips (no axis permutation: most scans), the voxels
     are decompressed straight into their canonical places; otherwise they are read in file order and reoriented by a
     copy."""
-    import nibabel.orientations as nio
-
     ornt = _orientation(affine)
     if list(ornt[:, 0]) != [0.0, 1.0, 2.0]:
         voxels = read_nifti_voxels(nifti)
         return canonicalize(voxels if voxels.ndim == 3 else np.moveaxis(voxels, 3, 0), affine, nifti.path)
-    voxels = read_nifti_voxels(nifti, flips=[axis for axis in range(3) if ornt[axis, 1] < 0])
-    new_affine = affine @ nio.inv_ornt_aff(ornt, nifti.shape[:3])
+    flips = [axis for axis in range(3) if ornt[axis, 1] < 0]
+    voxels = read_nifti_voxels(nifti, flips=flips)
+    new_affine = np.array(affine, dtype=np.float64)  # what nibabel's inv_ornt_aff gives for flips alone
+    for axis in flips:
+        new_affine[:3, 3] += new_affine[:3, axis] * (nifti.shape[axis] - 1)
+        new_affine[:3, axis] *= -1
     return Volume(voxels if voxels.ndim == 3 else np.moveaxis(voxels, 3, 0), _geometry(new_affine, nifti.shape[:3]),
                   nifti.path)
 

@@ -40,6 +40,7 @@ __all__ = ["ITK_MIN_BYTES", "is_nifti", "NiftiFile", "read_nifti_header", "nifti
 #: Largest deviation from orthonormality of the sform's normalised columns (and relative difference between their
 #: lengths and pixdim) for which the sform is taken as ITK takes it; beyond it ITK is asked.
 _SFORM_TOLERANCE = 1e-6
+_IDENTITY = np.eye(3)
 #: Bytes decompressed to parse a header: NIfTI-2's header (540) and the extension flag fit.
 _HEADER_BYTES = 544
 #: Bytes decompressed per step when voxels are decompressed into their array.
@@ -199,10 +200,10 @@ def read_nifti_header(path: Path, block: bytes | None = None) -> NiftiFile | Non
     header = _parse_header(block, path)
     if header is None:
         return None
-    spacing = np.asarray(header["pixdim"][1:4], dtype=np.float64)
-    if not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
-        raise ImageReadError(f"{path}: header spacing (pixdim[1:4]) is {tuple(float(s) for s in spacing)} mm; "
-                             f"expected positive finite values")
+    spacing = [float(v) for v in header["pixdim"][1:4]]
+    if not all(math.isfinite(v) and v > 0 for v in spacing):
+        raise ImageReadError(f"{path}: header spacing (pixdim[1:4]) is {tuple(spacing)} mm; expected positive finite "
+                             "values")
     try:
         dtype = np.dtype(header.get_data_dtype())
     except Exception:  # nibabel raises several types for a datatype code it does not know
@@ -232,18 +233,17 @@ def nifti_affine(nifti: NiftiFile) -> np.ndarray | None:
     qform_code, sform_code = int(header["qform_code"]), int(header["sform_code"])
     zooms = np.asarray(nifti.spacing, dtype=np.float64)
     if sform_code == 1 or (sform_code > 0 and qform_code == 0):
-        sform = np.asarray(header.get_sform(), dtype=np.float64)
-        columns = sform[:3, :3]
-        lengths = np.linalg.norm(columns, axis=0)
-        if np.any(lengths == 0):
+        affine = np.zeros((4, 4))
+        affine[0], affine[1], affine[2], affine[3, 3] = header["srow_x"], header["srow_y"], header["srow_z"], 1.0
+        columns = affine[:3, :3]
+        lengths = np.sqrt((columns * columns).sum(axis=0))
+        if not lengths.all():
             return None
         rotation = columns / lengths
-        if (np.abs(rotation.T @ rotation - np.eye(3)).max() > _SFORM_TOLERANCE
+        if (np.abs(rotation.T @ rotation - _IDENTITY).max() > _SFORM_TOLERANCE
                 or np.abs(lengths / zooms - 1).max() > _SFORM_TOLERANCE):
             return None
-        affine = np.eye(4)
         affine[:3, :3] = rotation * zooms
-        affine[:3, 3] = sform[:3, 3]
         return affine
     if qform_code > 0:
         try:

@@ -16,7 +16,7 @@ dataset's annexed content. A path is inside when its real path (every link resol
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["DatasetBounds", "Walk"]
@@ -52,6 +52,7 @@ class DatasetBounds:
 
     root: Path
     real_roots: tuple[str, ...]
+    _folders: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, root: Path) -> DatasetBounds:
@@ -70,7 +71,15 @@ class DatasetBounds:
 
     def real_outside(self, path: Path) -> Path | None:
         """The real path of ``path`` when it leaves the bounds, else None (also for paths that do not exist)."""
-        real = os.path.realpath(path)
+        text = os.fspath(path)
+        if os.path.islink(text):
+            real = os.path.realpath(text)
+        else:  # only the folders on the way can be links: their real path is looked up once per folder
+            head, tail = os.path.split(text)
+            folder = self._folders.get(head)
+            if folder is None:
+                folder = self._folders.setdefault(head, os.path.realpath(head))
+            real = os.path.join(folder, tail) if head else os.path.realpath(text)
         for allowed in self.real_roots:
             if real == allowed or real.startswith(allowed.rstrip(os.sep) + os.sep):
                 return None
