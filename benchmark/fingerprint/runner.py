@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -57,11 +58,26 @@ class FingerprintTask:
     seed: int
 
 
+_OPENED = threading.local()
+
+
+def _reader(spec: ReaderSpec) -> LayoutReader:
+    """The reader of ``spec``, reused while a worker thread runs the cases of one run (the run's tasks share one spec
+    object; a process pool unpickles a spec per task and opens it each time)."""
+    last = getattr(_OPENED, "last", None)
+    if last is not None and last[0] is spec:
+        reader: LayoutReader = last[1]
+        return reader
+    reader = spec.open()
+    _OPENED.last = (spec, reader)
+    return reader
+
+
 def fingerprint_task(task: FingerprintTask) -> CaseFingerprint | CaseError:
     """Fingerprint one case, or return the error that kept it out (content must be present already)."""
     card = task.reader.card
     try:
-        reader = task.reader.open()
+        reader = _reader(task.reader)
         case = reader.open_case(task.entry)
         try:
             return fingerprint_case(case, full=task.full, n_card_channels=len(card.channels), seed=task.seed)
