@@ -4,6 +4,11 @@ The table has one row per card: ID, name, modality, number of objects (of the ca
 (internal: split 80:20 for training and validation; external: test only), layout family, access, and the paper's
 number of 3D scans. A layout the project has not confirmed against the real download is marked with ``?`` after its
 family, and a footnote says what the user must provide before the dataset can be read.
+
+The catalog holds the built-in cards and the user's own folders (``--cards DIR``, ``$PROPBENCH_CARDS``), every card
+checked as it loads (schema and layout options). A card that fails is reported on stderr with its error and the others
+are listed; the exit status is then 1 and the last line of stderr counts the bad card files, so ``list`` is the check
+of a new card.
 """
 
 from __future__ import annotations
@@ -17,9 +22,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, TextIO
 
 from benchmark.data.cards import DatasetCard
-from benchmark.data.catalog import Catalog, load_catalog
+from benchmark.data.catalog import CardProblem, Catalog, load_catalog
 
-__all__ = ["UNCONFIRMED_MARK", "CatalogRow", "catalog_rows", "format_table", "register", "run_list"]
+__all__ = ["UNCONFIRMED_MARK", "CatalogRow", "catalog_rows", "format_table", "report_problems", "register",
+           "run_list"]
 
 #: Appended to the layout family of a card whose layout is not confirmed.
 UNCONFIRMED_MARK = "?"
@@ -139,14 +145,23 @@ def format_table(rows: Sequence[CatalogRow]) -> str:
     return "\n".join(lines)
 
 
+def report_problems(problems: Sequence[CardProblem], err: TextIO | None = None, *, level: str = "error") -> None:
+    """Print one line per bad card file to ``err`` (stderr), then a count."""
+    stream = sys.stderr if err is None else err
+    for problem in problems:
+        stream.write(f"propbench: {level}: {problem}\n")
+    if problems:
+        files = len({problem.path for problem in problems})
+        stream.write(f"propbench: {files} card file(s) could not be used; the other datasets are listed and usable\n")
+
+
 def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Print the catalog of ``args.cards`` as a table, or as a JSON list of objects with ``args.json``.
+    """Print the catalog (built-in cards and ``args.cards``) as a table, or as a JSON list of objects with
+    ``args.json``; bad cards go to stderr.
 
     Returns:
-        0 on success, 2 when the cards folder does not exist (the message goes to stderr).
-
-    Raises:
-        CardError: A card breaks the schema or two cards share an ID (reported by ``propbench`` as an error).
+        0 when every card loads, 1 when a card file could not be used (each named with its error on stderr, the last
+        line counting them), 2 when a cards folder does not exist.
     """
     stream = sys.stdout if out is None else out
     try:
@@ -160,7 +175,8 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
         stream.write("\n")
     else:
         stream.write(format_table(rows) + "\n")
-    return 0
+    report_problems(catalog.problems)
+    return 1 if catalog.problems else 0
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -168,6 +184,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     parser = commands.add_parser(
         "list", help="list the dataset catalog",
         description="List every dataset card: ID, name, modality, object count, role, layout family, access and "
-                    "the paper's scan count. Layout families marked '?' are not confirmed.")
+                    "the paper's scan count. Layout families marked '?' are not confirmed. Cards that fail their "
+                    "checks are reported on stderr and the exit status is 1.")
     parser.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
     parser.set_defaults(func=run_list)

@@ -36,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
     datasets = groups.add_parser("datasets", help="the dataset catalog, the data home and the demo collection")
     datasets.add_argument("--cards", type=Path, default=None,
-                          help="folder of dataset cards (default: $PROPBENCH_CARDS or the checkout's datasets/)")
+                          help="a folder of your own dataset cards, added to the built-in catalog (default: "
+                               "$PROPBENCH_CARDS, if set)")
     datasets.add_argument("--home", type=Path, default=None,
                           help="the DataLad data home (default: $PROPBENCH_HOME or ~/.local/share/propbench/home)")
     commands = datasets.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -11,7 +11,7 @@ import numpy as np
 from benchmark.data.geometry import Geometry, Volume, check_same_grid
 from benchmark.errors import CaseLoadError
 
-__all__ = ["CaseEntry", "Case"]
+__all__ = ["CaseEntry", "LabelLayout", "Case"]
 
 
 @dataclass(frozen=True)
@@ -25,17 +25,35 @@ class CaseEntry:
         label_files: Files or folders holding the labels: one label map, or one file per object or per rater, or a
             folder of PNG slice masks, depending on the layout family.
         meta: Family-specific facts needed to load the case (e.g. ACDC's ``frame``), all strings.
+        data_files: Files that headers among the image and label files reference and that hold their voxels
+            (MetaImage ``ElementDataFile``, NRRD detached data, the ``.img`` of an Analyze ``.hdr``); found by the
+            reader's discovery (``LayoutReader.finish``).
     """
 
     case_id: str
     image_files: tuple[Path, ...]
     label_files: tuple[Path, ...]
     meta: Mapping[str, str] = field(default_factory=dict)
+    data_files: tuple[Path, ...] = ()
 
     @property
     def files(self) -> tuple[Path, ...]:
-        """Every file the case needs, images first (for fetching annexed content and for cache keys)."""
-        return self.image_files + self.label_files
+        """Every file the case needs, images first, data files of headers last (for fetching annexed content,
+        verifying it and for cache keys)."""
+        return self.image_files + self.label_files + self.data_files
+
+
+@dataclass(frozen=True)
+class LabelLayout:
+    """One integer label map of a case and the label values of each object (for single-pass statistics).
+
+    Attributes:
+        volume: The label map, integer (X, Y, Z), on the case's image grid.
+        values: Object name to its label values, for every object of the case.
+    """
+
+    volume: Volume
+    values: Mapping[str, tuple[int, ...]]
 
 
 #: Loads the mask of one object, as a Volume on the file's own grid (checked against the image by Case).
@@ -59,7 +77,7 @@ class Case:
     """
 
     __slots__ = ("dataset_id", "case_id", "modality", "channel_names", "objects", "data_version", "entry",
-                 "_load_image", "_load_mask", "_image", "_geometry", "_masks")
+                 "_load_image", "_load_mask", "_load_labels", "_labels", "_image", "_geometry", "_masks")
 
     def __init__(
         self,
@@ -73,6 +91,7 @@ class Case:
         load_mask: MaskLoader,
         data_version: str = "",
         geometry: Geometry | None = None,
+        load_labels: Callable[[], LabelLayout] | None = None,
     ) -> None:
         self.dataset_id = dataset_id
         self.case_id = entry.case_id
@@ -83,6 +102,8 @@ class Case:
         self.data_version = data_version
         self._load_image = load_image
         self._load_mask = load_mask
+        self._load_labels = load_labels
+        self._labels: LabelLayout | None = None
         self._image: Volume | None = None
         self._geometry = geometry
         self._masks: dict[str, np.ndarray] = {}
@@ -149,6 +170,23 @@ class Case:
             self._masks[name] = np.asarray(volume.array, dtype=bool)
         return self._masks[name]
 
+    def label_map(self) -> LabelLayout | None:
+        """The case's integer label map with each object's values, when its objects come from one (None for
+        per-object files, DICOM-SEG and PNG masks); checked against the image grid, read once.
+
+        ``mask(name)`` is ``numpy.isin(label_map().volume.array, values[name])``; statistics over every object use the
+        label map in one pass instead of one mask each.
+        """
+        if self._load_labels is None:
+            return None
+        if self._labels is None:
+            layout = self._load_labels()
+            image_path = self.entry.image_files[0] if self.entry.image_files else None
+            check_same_grid(self.geometry, layout.volume.geometry, what="label map", reference_path=image_path,
+                            other_path=layout.volume.source)
+            self._labels = layout
+        return self._labels
+
     def masks(self) -> dict[str, np.ndarray]:
         """Every object's boolean mask, shape (X, Y, Z) each (objects absent from this case are all False)."""
         return {name: self.mask(name) for name in self.objects}
@@ -156,4 +194,5 @@ class Case:
     def release(self) -> None:
         """Drop cached voxels (image and masks) to free memory; they are re-read on next access."""
         self._image = None
+        self._labels = None
         self._masks.clear()

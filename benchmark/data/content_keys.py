@@ -16,7 +16,7 @@ _CHUNK = 1 << 20
 
 
 def file_key(path: Path) -> str:
-    """The content key of one file or folder (a folder's key combines the keys of the files below it).
+    """The content key of one file or folder (a folder's key combines the keys of the visible files below it).
 
     Annexed files (links into ``.git/annex/objects``) are keyed by their annex key, which already hashes the content,
     so no bytes are read; that also works when the content is not present.
@@ -27,8 +27,13 @@ def file_key(path: Path) -> str:
         if "/annex/objects/" in target.replace(os.sep, "/"):
             return "annex:" + os.path.basename(target)
     if path.is_dir():
-        children = sorted(p for p in path.rglob("*") if p.is_file() or p.is_symlink())
-        return "dir:" + combined_key(f"{p.relative_to(path)}={file_key(p)}" for p in children)
+        # The files a reader's walk reads (links inside followed once, loops walked once), each by its name.
+        from benchmark.data.readers.links import DatasetBounds
+
+        walk = DatasetBounds.of(path).walk(path)
+        parts = [f"{p.relative_to(path)}={file_key(p)}" for p in sorted(walk.files)]
+        parts += [f"{link.relative_to(path)}->{target}" for link, target in sorted(walk.outside)]
+        return "dir:" + combined_key(parts)
     digest = hashlib.blake2b(digest_size=20)
     with open(path, "rb") as handle:
         while chunk := handle.read(_CHUNK):

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmark.data.cards import DatasetCard
 from benchmark.data.case import Case
+from benchmark.data.content_keys import combined_key
 from benchmark.data.readers.base import Discovery, Fetcher, LayoutReader
 from benchmark.data.readers.registry import reader_class
 from benchmark.errors import BenchmarkError, CaseError
 
-__all__ = ["open_reader", "ReaderSpec", "reader_spec", "LoadReport", "iter_cases", "load_cases"]
+__all__ = ["open_reader", "ReaderSpec", "reader_spec", "reading_key", "LoadReport", "iter_cases", "load_cases"]
 
 
 def open_reader(card: DatasetCard, root: Path, *, version: str | None = None, data_version: str = "",
@@ -44,6 +46,30 @@ class ReaderSpec:
     def open(self, fetch: Fetcher | None = None) -> LayoutReader:
         """The family reader this spec describes."""
         return open_reader(self.card, self.root, version=self.version, data_version=self.data_version, fetch=fetch)
+
+
+def reading_key(card: DatasetCard, version: str | None = None) -> str:
+    """A key of everything on a card that changes what its reader reads, and of the reader's own version.
+
+    It covers the layout family and every layout option, the channels, the encoding and the object table read
+    (objects and ignored values), and the family reader's ``reader_version``; it leaves out what only describes a
+    dataset (name, source, licence, notes, role). Cached per-case results keyed with it (and the files' content keys)
+    are never served for another reading of the same files.
+    """
+    table = card.objects(version)
+    reader = reader_class(card.layout.family)
+    content = {
+        "family": str(card.layout.family),
+        "options": card.layout.options,
+        "channels": list(card.channels),
+        "encoding": str(card.encoding),
+        "version": table.version,
+        "objects": dict(table.objects),
+        "ignore": list(table.ignore),
+        "reader": f"{reader.__module__}.{reader.__qualname__}",
+        "reader_version": reader.reader_version,
+    }
+    return combined_key([json.dumps(content, sort_keys=True, default=str)])
 
 
 def reader_spec(reader: LayoutReader) -> ReaderSpec:

@@ -4,8 +4,8 @@ Canonical orientation (see docs/architecture): RAS+, array axes (x, y, z), z the
 superior, spacing in mm as (sx, sy, sz). Every volume the suite hands out is on such a grid, so "axial slice k" means
 ``array[:, :, k]`` everywhere.
 
-Files are decoded by SimpleITK (which covers NIfTI, NRRD, MetaImage, MHA and DICOM series); its LPS physical frame
-and (z, y, x) array order are converted here and nowhere else.
+NIfTI files are decoded by ``benchmark.data.nifti``, every other format by SimpleITK (NRRD, MetaImage, MHA and DICOM
+series); SimpleITK's LPS physical frame and (z, y, x) array order are converted here and nowhere else.
 """
 
 from __future__ import annotations
@@ -17,6 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from benchmark.data.nifti import (
+    NiftiFile,
+    check_length,
+    decode_with_itk,
+    is_nifti,
+    nifti_affine,
+    read_nifti_header,
+    read_nifti_voxels,
+)
 from benchmark.errors import GeometryMismatchError, ImageReadError
 
 if TYPE_CHECKING:
@@ -128,6 +137,27 @@ def _lps_affine(spacing: tuple[float, ...], direction: tuple[float, ...], origin
     return _LPS_TO_RAS @ affine
 
 
+def _orientation(affine: np.ndarray) -> np.ndarray:
+    """nibabel's ``io_orientation`` of an affine: (3, 2) rows of (canonical axis, +1 or -1) per file axis.
+
+    An axis-aligned affine (one non-zero entry per row and column of its 3 x 3 part, most files) is read directly;
+    any other goes through nibabel, which finds the closest axes of an oblique grid.
+    """
+    rows = np.asarray(affine, dtype=np.float64)[:3, :3].tolist()  # plain floats: nine comparisons, no numpy calls
+    found = []
+    for column in range(3):
+        hits = [(row, rows[row][column]) for row in range(3) if rows[row][column] != 0]
+        if len(hits) != 1:
+            break
+        found.append((float(hits[0][0]), 1.0 if hits[0][1] > 0 else -1.0))
+    if len(found) == 3 and sorted(axis for axis, _ in found) == [0.0, 1.0, 2.0]:
+        return np.array(found)
+    import nibabel.orientations as nio
+
+    result: np.ndarray = nio.io_orientation(affine)
+    return result
+
+
 def canonicalize(array: np.ndarray, affine: np.ndarray, source: Path | None = None) -> Volume:
     """Reorient an (X, Y, Z) or (C, X, Y, Z) array with its voxel-to-RAS affine to RAS+.
 
@@ -142,7 +172,7 @@ def canonicalize(array: np.ndarray, affine: np.ndarray, source: Path | None = No
     import nibabel.orientations as nio
 
     spatial_shape = array.shape[-3:]
-    ornt = nio.io_orientation(affine)
+    ornt = _orientation(affine)
     channels_last = np.moveaxis(array, 0, -1) if array.ndim == 4 else array
     reoriented = nio.apply_orientation(channels_last, ornt)
     if array.ndim == 4:
@@ -184,8 +214,7 @@ def _file_reader(path: Path) -> Any:
     """A SimpleITK reader for ``path``; NIfTI files name their IO directly, which skips ITK's probe of every format."""
     reader = _sitk().ImageFileReader()
     reader.SetFileName(str(path))
-    name = Path(path).name.lower()
-    if name.endswith(".nii") or name.endswith(".nii.gz"):
+    if is_nifti(path):
         reader.SetImageIO("NiftiImageIO")
     return reader
 
@@ -195,89 +224,65 @@ def _require_file(path: Path) -> None:
         raise ImageReadError(f"{path}: file not found (a broken link means annexed content that is not present)")
 
 
-def _check_nifti_spacing(path: Path) -> None:
-    """Refuse NIfTI headers whose pixdim holds a zero, negative or NaN spacing.
-
-    ITK silently replaces such values with 1 mm (or takes them from the sform), which would hide a broken header.
-    """
-    name = Path(path).name.lower()
-    if not (name.endswith(".nii") or name.endswith(".nii.gz")):
-        return
-    import nibabel as nib
-    from nibabel.openers import ImageOpener
-
-    header = None
-    for header_type in (nib.Nifti1Header, nib.Nifti2Header):
-        try:
-            with ImageOpener(str(path)) as stream:
-                # check=False: nibabel's header checks would quietly turn a zero pixdim into 1
-                header = header_type.from_fileobj(stream, check=False)
-            break
-        except Exception:  # nibabel raises several types for a header of the other version or a broken file
-            continue
-    if header is None:
-        raise ImageReadError(f"{path}: not a readable NIfTI-1 or NIfTI-2 header")
-    spacing = np.asarray(header["pixdim"][1:4], dtype=np.float64)
-    if not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
-        raise ImageReadError(f"{path}: header spacing (pixdim[1:4]) is {tuple(float(s) for s in spacing)} mm; "
-                             f"expected positive finite values")
-
-
 def read_volume(path: Path) -> Volume:
-    """Read one image file (any format SimpleITK decodes) into the canonical orientation.
+    """Read one image file (NIfTI, NRRD, MetaImage, MHA or any format SimpleITK decodes) into the canonical orientation.
+
+    NIfTI files are read by ``benchmark.data.nifti`` (NaN and infinite voxels are kept as they are; ITK would turn
+    them into 0), other formats by SimpleITK, whose NRRD and MetaImage readers fail on data cut short. Non-finite
+    voxels are never altered here: statistics keep them out explicitly (see ``benchmark.fingerprint.case``).
 
     Raises:
         ImageReadError: The file is missing, truncated, corrupt or not a 3D/4D image.
     """
+    path = Path(path)
     _require_file(path)
-    _check_nifti_spacing(path)
+    nifti = read_nifti_header(path) if is_nifti(path) else None
+    if nifti is not None and decode_with_itk(nifti):
+        check_length(nifti)
+    elif nifti is not None:
+        affine = nifti_affine(nifti)
+        if affine is None:
+            affine, size = _itk_header(path)
+            if tuple(size) != nifti.shape:
+                raise ImageReadError(f"{path}: ITK reads the header as size {tuple(size)}, the NIfTI header "
+                                     f"declares {nifti.shape}; expected one size")
+        return _canonical_nifti(nifti, affine)
     try:
         image = _file_reader(path).Execute()
     except RuntimeError as err:
         raise ImageReadError(f"{path}: could not be decoded as a medical image ({_first_line(err)})") from err
-    _check_complete(Path(path), image)
-    return volume_from_sitk(image, Path(path))
+    return volume_from_sitk(image, path)
 
 
-def _check_complete(path: Path, image: sitk.Image) -> None:
-    """Raise if a NIfTI file holds less voxel data than its header declares.
-
-    ITK reads NIfTI data cut short (an interrupted download or copy) without error and zero-fills the rest; NRRD and
-    MetaImage readers already fail. The expected length is vox_offset + voxels * bitpix / 8; for gzip files it is
-    compared with the stream's ISIZE trailer (length mod 2**32), which costs one 4-byte read.
-    """
-    if not image.HasMetaDataKey("vox_offset") or not image.HasMetaDataKey("bitpix"):
-        return
-    ndim = int(image.GetMetaData("dim[0]"))
-    n_voxels = int(np.prod([int(image.GetMetaData(f"dim[{i}]")) for i in range(1, ndim + 1)]))
-    expected = int(float(image.GetMetaData("vox_offset"))) + n_voxels * int(image.GetMetaData("bitpix")) // 8
-    if path.name.lower().endswith(".gz"):
-        with path.open("rb") as stream:
-            stream.seek(-4, 2)
-            found = int.from_bytes(stream.read(4), "little")
-        # The trailer covers the last gzip member only; a multi-member file (bgzip) is checked by decompressing it.
-        complete = found == expected % 2**32 or _gzip_length(path) >= expected
-    else:
-        found = path.stat().st_size
-        complete = found >= expected
-    if not complete:
-        raise ImageReadError(f"{path}: file is truncated: its header declares {expected} bytes (header and voxel "
-                             f"data, uncompressed), the file holds {found}; expected a complete file")
+def _canonical_nifti(nifti: NiftiFile, affine: np.ndarray) -> Volume:
+    """A NIfTI file's canonical volume. Where the grid needs only flips (no axis permutation: most scans), the voxels
+    are decompressed straight into their canonical places; otherwise they are read in file order and reoriented by a
+    copy."""
+    ornt = _orientation(affine)
+    if list(ornt[:, 0]) != [0.0, 1.0, 2.0]:
+        voxels = read_nifti_voxels(nifti)
+        return canonicalize(voxels if voxels.ndim == 3 else np.moveaxis(voxels, 3, 0), affine, nifti.path)
+    flips = [axis for axis in range(3) if ornt[axis, 1] < 0]
+    voxels = read_nifti_voxels(nifti, flips=flips)
+    new_affine = np.array(affine, dtype=np.float64)  # what nibabel's inv_ornt_aff gives for flips alone
+    for axis in flips:
+        new_affine[:3, 3] += new_affine[:3, axis] * (nifti.shape[axis] - 1)
+        new_affine[:3, axis] *= -1
+    return Volume(voxels if voxels.ndim == 3 else np.moveaxis(voxels, 3, 0), _geometry(new_affine, nifti.shape[:3]),
+                  nifti.path)
 
 
-def _gzip_length(path: Path) -> int:
-    """Uncompressed length of a gzip file, or -1 when the stream ends early or is corrupt."""
-    import gzip
-    import zlib
-
-    total = 0
+def _itk_header(path: Path) -> tuple[np.ndarray, tuple[int, ...]]:
+    """The voxel-to-RAS affine of the first three axes and the size, from ITK's header read."""
+    reader = _file_reader(path)
     try:
-        with gzip.open(path, "rb") as stream:
-            while chunk := stream.read(1 << 22):
-                total += len(chunk)
-    except (EOFError, OSError, zlib.error):
-        return -1
-    return total
+        reader.ReadImageInformation()
+    except RuntimeError as err:
+        raise ImageReadError(f"{path}: header could not be read ({_first_line(err)})") from err
+    size = tuple(reader.GetSize())
+    if len(size) not in (3, 4):
+        raise ImageReadError(f"{path}: expected a 3D or 4D image, got {len(size)}D of size {size}")
+    return _lps_affine(reader.GetSpacing(), reader.GetDirection(), reader.GetOrigin()), size
 
 
 def read_header(path: Path) -> tuple[Geometry, int]:
@@ -288,18 +293,17 @@ def read_header(path: Path) -> tuple[Geometry, int]:
     """
     import nibabel.orientations as nio
 
+    path = Path(path)
     _require_file(path)
-    _check_nifti_spacing(path)
-    reader = _file_reader(path)
-    try:
-        reader.ReadImageInformation()
-    except RuntimeError as err:
-        raise ImageReadError(f"{path}: header could not be read ({_first_line(err)})") from err
-    size = reader.GetSize()
+    nifti = read_nifti_header(path) if is_nifti(path) else None
+    affine = nifti_affine(nifti) if nifti is not None else None
+    if nifti is not None and affine is not None:
+        size: tuple[int, ...] = nifti.shape
+    else:
+        affine, size = _itk_header(path)
     if len(size) not in (3, 4):
         raise ImageReadError(f"{path}: expected a 3D or 4D image, got {len(size)}D of size {size}")
-    affine = _lps_affine(reader.GetSpacing(), reader.GetDirection(), reader.GetOrigin())
-    ornt = nio.io_orientation(affine)
+    ornt = _orientation(affine)
     new_affine = affine @ nio.inv_ornt_aff(ornt, size[:3])
     shape = [0, 0, 0]
     for axis_in, (axis_out, _) in enumerate(ornt):  # file axis axis_in becomes canonical axis axis_out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -16,13 +17,13 @@ from pathlib import Path
 
 from benchmark.data.case import CaseEntry
 from benchmark.data.content_keys import combined_key, file_key
-from benchmark.data.dataset import ReaderSpec, reader_spec
+from benchmark.data.dataset import ReaderSpec, reader_spec, reading_key
 from benchmark.data.readers.base import LayoutReader
 from benchmark.errors import BenchmarkError, CaseError
 from benchmark.fingerprint.cache import JsonCache
 from benchmark.fingerprint.case import INTENSITY_SAMPLES, SCHEMA_VERSION, CaseFingerprint, fingerprint_case
 
-__all__ = ["CasePass", "FingerprintTask", "fingerprint_task", "run_cases"]
+__all__ = ["CasePass", "FingerprintTask", "fingerprint_task", "run_cases", "case_key"]
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +58,26 @@ class FingerprintTask:
     seed: int
 
 
+_OPENED = threading.local()
+
+
+def _reader(spec: ReaderSpec) -> LayoutReader:
+    """The reader of ``spec``, reused while a worker thread runs the cases of one run (the run's tasks share one spec
+    object; a process pool unpickles a spec per task and opens it each time)."""
+    last = getattr(_OPENED, "last", None)
+    if last is not None and last[0] is spec:
+        reader: LayoutReader = last[1]
+        return reader
+    reader = spec.open()
+    _OPENED.last = (spec, reader)
+    return reader
+
+
 def fingerprint_task(task: FingerprintTask) -> CaseFingerprint | CaseError:
     """Fingerprint one case, or return the error that kept it out (content must be present already)."""
     card = task.reader.card
     try:
-        reader = task.reader.open()
+        reader = _reader(task.reader)
         case = reader.open_case(task.entry)
         try:
             return fingerprint_case(case, full=task.full, n_card_channels=len(card.channels), seed=task.seed)
@@ -93,7 +109,7 @@ def run_cases(reader: LayoutReader, *, full: bool, cache_dir: Path | None, worke
     discovery = reader.discover()
     cache = JsonCache(cache_dir / reader.card.id) if cache_dir is not None else None
     entries = discovery.entries
-    keys = {e.case_id: _case_key(reader, e, full=full, seed=seed) for e in entries} if cache is not None else {}
+    keys = {e.case_id: case_key(reader, e, full=full, seed=seed) for e in entries} if cache is not None else {}
     results: dict[str, CaseFingerprint | CaseError] = {}
     if cache is not None:
         for case_id, key in keys.items():
@@ -154,10 +170,19 @@ def _fetch(reader: LayoutReader, entries: Sequence[CaseEntry], *, full: bool) ->
     return failed
 
 
-def _case_key(reader: LayoutReader, entry: CaseEntry, *, full: bool, seed: int) -> str:
+def case_key(reader: LayoutReader, entry: CaseEntry, *, full: bool, seed: int) -> str:
+    """The cache key of one case's fingerprint: everything that can change it.
+
+    The fingerprint code (``SCHEMA_VERSION``, the sample size), the pass (full or header-only, seed), the card's
+    reading (``benchmark.data.dataset.reading_key``: layout options, channels, encoding, objects, reader version) and
+    the content key of every file of the case (data files of headers included), each with its path in the dataset.
+    """
     parts = [f"schema={SCHEMA_VERSION}", f"full={full}", f"seed={seed}", f"samples={INTENSITY_SAMPLES}",
-             f"dataset={reader.card.id}", f"version={reader.table.version}",
-             f"objects={sorted(reader.table.objects.items())}", f"channels={reader.card.channels}",
+             f"dataset={reader.card.id}", f"reading={reading_key(reader.card, reader.table.version)}",
              f"case={entry.case_id}"]
-    parts += [f"{path.name}={file_key(path)}" for path in entry.files]
+    parts += [f"{_relative(reader.root, path)}={file_key(path)}" for path in entry.files]
     return combined_key(parts)
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)

@@ -11,7 +11,8 @@ from typing import Any
 
 from benchmark.data.cards import DatasetCard
 from benchmark.fingerprint.api import DatasetResult
-from benchmark.fingerprint.summary import DatasetFingerprint
+from benchmark.fingerprint.case import INTENSITY_SAMPLES
+from benchmark.fingerprint.summary import EXACT, DatasetFingerprint
 from benchmark.reports.paper import difference, matches, paper_number, paper_order, read_rows
 from benchmark.reports.tables import Cell, Table, write_table
 
@@ -48,14 +49,38 @@ def table_s4(pairs: Sequence[tuple[DatasetCard, DatasetFingerprint]]) -> Table:
                      *trio("size_anisotropy", "size_anisotropy"),
                      *trio("spacing_anisotropy", "spacing_anisotropy"),
                      fp.object_types, types_paper, difference(fp.object_types, types_paper), fp.n_excluded))
-        if fp.n_excluded:
-            notes.append(f"{card.id}: {fp.n_excluded} case(s) failed to load and are excluded from the statistics "
-                         f"(see the dataset's fingerprint JSON for each error).")
-        if fp.absent_objects:
-            notes.append(f"{card.id}: object(s) on the card but in no case: {', '.join(fp.absent_objects)}.")
+        notes.extend(_dataset_notes(card, fp))
     notes.append("Size anisotropy: smallest over largest dimension; spacing anisotropy: smallest over largest "
                  "spacing (the paper's definitions). Paper values: PropSAM supplementary Table S4.")
+    notes.append(f"Foreground intensity statistics (mean, std, 0.5th and 99.5th percentiles, in each dataset's "
+                 f"fingerprint JSON) are pooled over every finite foreground voxel of every case: exact for channels "
+                 f"of whole-number values; otherwise the percentiles are estimated from {INTENSITY_SAMPLES} voxels "
+                 f"per case drawn with replacement and weighted by the case's foreground size (the channel's "
+                 f"'method' says which).")
     return Table("Table S4: data fingerprints", columns, tuple(rows), tuple(notes))
+
+
+def _dataset_notes(card: DatasetCard, fp: DatasetFingerprint) -> list[str]:
+    """Notes of one dataset: excluded cases, errors tied to no case, absent objects, non-finite voxels, estimates."""
+    notes = []
+    if fp.n_excluded:
+        notes.append(f"{card.id}: {fp.n_excluded} of {fp.n_cases} case(s) failed to load and are excluded from the "
+                     f"statistics (see the dataset's fingerprint JSON for each error).")
+    if fp.n_problems:
+        notes.append(f"{card.id}: {fp.n_problems} error(s) concern no single case (see the fingerprint JSON).")
+    if fp.absent_objects:
+        notes.append(f"{card.id}: object(s) on the card but in no case: {', '.join(fp.absent_objects)}.")
+    if fp.nonfinite:
+        cases = sorted({bad.case_id for bad in fp.nonfinite})
+        voxels = sum(bad.voxels for bad in fp.nonfinite)
+        notes.append(f"{card.id}: {len(cases)} case(s) hold NaN or infinite image voxels ({voxels} in all; "
+                     f"{', '.join(cases[:5])}{', ...' if len(cases) > 5 else ''}), kept out of the intensity "
+                     f"statistics.")
+    estimated = [c.channel for c in fp.intensities if c.method != EXACT]
+    if estimated:
+        notes.append(f"{card.id}: intensity percentiles of channel(s) {', '.join(estimated)} are estimated (values "
+                     f"are not whole numbers); means and standard deviations are exact.")
+    return notes
 
 
 def _jsonable(value: Any) -> Any:

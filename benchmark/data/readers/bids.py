@@ -159,7 +159,7 @@ class BidsReader(LayoutReader[BidsOptions]):
                 entries.append(outcome)
             else:
                 errors.append(outcome)
-        return Discovery(tuple(sorted(entries, key=lambda e: e.case_id)), tuple(errors))
+        return self.finish(sorted(entries, key=lambda e: e.case_id), errors)
 
     def _files(self, pattern: str) -> list[tuple[Path, BidsName]]:
         found: list[tuple[Path, BidsName]] = []
@@ -201,19 +201,15 @@ class BidsReader(LayoutReader[BidsOptions]):
 
     def open_case(self, entry: CaseEntry) -> Case:
         """The Case of one entry: channels stacked in card order, masks from the label map."""
-        label_map = LabelMap(entry.label_files[0], self.table)
+        label_map = LabelMap(entry.label_files[0], self.table, before_read=lambda: self.fetch(entry.label_files))
 
         def load_image() -> Volume:
             self.fetch(entry.files)
             return read_channels(entry.image_files, self.card.channels)
 
-        def load_mask(name: str) -> Volume:
-            self.fetch(entry.label_files)
-            return label_map.mask(name)
-
         return Case(dataset_id=self.card.id, entry=entry, modality=str(self.card.modality),
                     channel_names=self.card.channels, objects=self.table.names, load_image=load_image,
-                    load_mask=load_mask, data_version=self.data_version)
+                    load_mask=label_map.mask, data_version=self.data_version, load_labels=label_map.layout)
 
     def _check_options(self) -> None:
         path = self.card.path

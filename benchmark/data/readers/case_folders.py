@@ -90,6 +90,9 @@ class CaseFoldersOptions:
         version_vars: Card version to extra placeholder values, so that one card reads several releases whose names
             differ. BraTS: ``{ "2021" = { sep = "_", flair = "flair", ... }, "2023" = { sep = "-", flair = "t2f",
             ... } }`` with ``channel_files = { FLAIR = "{case}{sep}{flair}.nii.gz", ... }``.
+        mask_threshold: Encoding ``per-file``: the object (or rater) files are soft masks; a voxel is foreground
+            where its value is at least this. None (default): every such file must be binary (0 and one other
+            value), anything else is an error of the case naming the file and its values.
     """
 
     channel_files: dict[str, str]
@@ -100,6 +103,7 @@ class CaseFoldersOptions:
     phases: tuple[str, ...] = ()
     frame_file: str | None = None
     version_vars: dict[str, dict[str, str]] = field(default_factory=dict)
+    mask_threshold: float | None = None
 
 
 class CaseFoldersReader(LayoutReader[CaseFoldersOptions]):
@@ -134,7 +138,7 @@ class CaseFoldersReader(LayoutReader[CaseFoldersOptions]):
             entries.extend(found)
             errors.extend(problems)
         unique, clashes = _drop_duplicates(entries, self.error)
-        return Discovery(tuple(sorted(unique, key=lambda e: e.case_id)), tuple(errors) + clashes)
+        return self.finish(sorted(unique, key=lambda e: e.case_id), errors + list(clashes))
 
     def _case_folders(self) -> list[Path]:
         folders: set[Path] = set()
@@ -218,7 +222,8 @@ class CaseFoldersReader(LayoutReader[CaseFoldersOptions]):
     # ------------------------------------------------------------------------------------------------- loading
     def open_case(self, entry: CaseEntry) -> Case:
         """The Case of one entry: channels stacked in card order, masks from the label map, files or raters."""
-        label_map = None if self._per_file else LabelMap(entry.label_files[0], self.table)
+        label_map = None if self._per_file else LabelMap(entry.label_files[0], self.table,
+                                                         before_read=lambda: self.fetch(entry.label_files))
 
         def load_image() -> Volume:
             self.fetch(entry.files)
@@ -226,19 +231,19 @@ class CaseFoldersReader(LayoutReader[CaseFoldersOptions]):
 
         def load_mask(name: str) -> Volume:
             if label_map is not None:
-                self.fetch(entry.label_files)
                 return label_map.mask(name)
             files = self._object_files(entry, self._key_of(name))
             if not files:  # the object is absent from this case: all background on the image grid
                 return Volume(np.zeros(case.spatial_shape, dtype=bool), case.geometry, entry.image_files[0])
             self.fetch(files)
             if self.options.rater_glob is not None:
-                return majority_mask(files)
-            return binary_mask(files[0])
+                return majority_mask(files, self.options.mask_threshold)
+            return binary_mask(files[0], self.options.mask_threshold)
 
         case = Case(dataset_id=self.card.id, entry=entry, modality=str(self.card.modality),
                     channel_names=self.card.channels, objects=self.table.names, load_image=load_image,
-                    load_mask=load_mask, data_version=self.data_version)
+                    load_mask=load_mask, data_version=self.data_version,
+                    load_labels=label_map.layout if label_map is not None else None)
         return case
 
     def rater_probability(self, case: Case, name: str) -> Volume:
@@ -258,7 +263,7 @@ class CaseFoldersReader(LayoutReader[CaseFoldersOptions]):
         if not files:
             return Volume(np.zeros(case.spatial_shape, dtype=np.float32), case.geometry, case.entry.image_files[0])
         self.fetch(files)
-        return rater_mean(files)
+        return rater_mean(files, self.options.mask_threshold)
 
     def _key_of(self, name: str) -> str:
         for key, value in self.table.objects.items():
@@ -359,8 +364,8 @@ def _drop_duplicates(entries: list[CaseEntry], error: Any) -> tuple[list[CaseEnt
         by_id.setdefault(entry.case_id, []).append(entry)
     unique = [group[0] for group in by_id.values() if len(group) == 1]
     clashes = tuple(error(case_id, None, f"case id {case_id!r} comes from several folders "
-                                         f"{[e.meta['folder'] for e in group]}; expected one folder per id (raise "
-                                         "layout.options.id_parts)")
+                                         f"{[e.meta['folder'] for e in group]}; every copy is excluded, expected one "
+                                         "folder per id (raise layout.options.id_parts)")
                     for case_id, group in by_id.items() if len(group) > 1)
     return unique, clashes
 
@@ -403,11 +408,12 @@ def read_frame_file(path: Path, phases: Sequence[str]) -> dict[str, int]:
     return frames
 
 
-def rater_mean(paths: Sequence[Path]) -> Volume:
+def rater_mean(paths: Sequence[Path], mask_threshold: float | None = None) -> Volume:
     """The per-voxel fraction of raters marking a voxel: float32 in [0, 1], shape (X, Y, Z), canonical grid.
 
     Args:
-        paths: One binary mask file per rater (any non-zero voxel is foreground), all on one grid.
+        paths: One binary mask file per rater (checked binary; non-zero is foreground), all on one grid.
+        mask_threshold: Rater files are soft masks thresholded at this (see ``labels.mask_from_values``).
 
     Raises:
         ValueError: ``paths`` is empty.
@@ -416,17 +422,17 @@ def rater_mean(paths: Sequence[Path]) -> Volume:
     """
     if not paths:
         raise ValueError("rater_mean: got no rater files; expected at least one")
-    first = binary_mask(paths[0])
+    first = binary_mask(paths[0], mask_threshold)
     total = first.array.astype(np.float32)
     for path in paths[1:]:
-        volume = binary_mask(path)
+        volume = binary_mask(path, mask_threshold)
         check_same_grid(first.geometry, volume.geometry, what="rater mask", reference_path=first.source,
                         other_path=path)
         total += volume.array
     return Volume(total / np.float32(len(paths)), first.geometry, first.source)
 
 
-def majority_mask(paths: Sequence[Path]) -> Volume:
+def majority_mask(paths: Sequence[Path], mask_threshold: float | None = None) -> Volume:
     """The majority of raters: True where ``rater_mean(paths) >= MAJORITY_THRESHOLD``, shape (X, Y, Z)."""
-    mean = rater_mean(paths)
+    mean = rater_mean(paths, mask_threshold)
     return Volume(mean.array >= MAJORITY_THRESHOLD, mean.geometry, mean.source)

@@ -99,6 +99,9 @@ class DicomOptions:
             no range is an error. Empty: every non-zero pixel is the card's single object (CHAOS CT, liver).
         spacing_tolerance_mm: Largest deviation, in mm, of one slice-to-slice distance from the series' spacing
             before the series is reported as having a gap (missing slices) or uneven spacing.
+        mask_threshold: ``volume`` with encoding ``per-file``: the mask files are soft (probabilities); a voxel is
+            foreground where its value is at least this. None (default): every mask file must be binary (0 and one
+            other value), anything else is an error of the case naming the file and its values.
     """
 
     case_glob: str = "*"
@@ -114,6 +117,7 @@ class DicomOptions:
     binarize: bool = False
     png_value_ranges: dict[str, tuple[int, ...]] = field(default_factory=dict)
     spacing_tolerance_mm: float = 0.05
+    mask_threshold: float | None = None
 
 
 class DicomReader(LayoutReader[DicomOptions]):
@@ -149,7 +153,7 @@ class DicomReader(LayoutReader[DicomOptions]):
                 errors.append(self.error(case_id, folder, str(err)))
                 continue
             entries.append(entry)
-        return Discovery(tuple(sorted(entries, key=lambda e: e.case_id)), tuple(errors))
+        return self.finish(sorted(entries, key=lambda e: e.case_id), errors)
 
     def _case_folders(self) -> list[tuple[Path, str]]:
         pattern = Path(self.options.case_glob).parts
@@ -216,7 +220,7 @@ class _CaseLoader:
             opts = self.reader.options
             folder = self.entry.image_files[0]
             self.reader.fetch(self.entry.files)
-            scan = scan_folder(folder)
+            scan = scan_folder(folder, self.reader.bounds)
             if self.reader.backend is LabelBackend.DICOM_SEG:
                 seg = choose_seg(scan, opts.seg_description)
                 present = [uid for uid in seg.referenced_series if uid in scan.series]
@@ -252,14 +256,16 @@ class _CaseLoader:
         folder = reader.root / self.entry.meta["case_dir"]
         if reader.backend is LabelBackend.PNG:
             return PngLabels(self.entry.label_files[0], series, reader.table, value_ranges=opts.png_value_ranges,
-                             slice_order=reader.slice_order, transpose=opts.label_transpose, flip=opts.label_flip)
+                             slice_order=reader.slice_order, transpose=opts.label_transpose, flip=opts.label_flip,
+                             bounds=reader.bounds)
         if reader.per_file:
             files = {key: path for key in reader.table.objects
                      if (path := reader._label_path(folder, key)) is not None}
         else:
             files = {"": self.entry.label_files[0]}
         return VolumeLabels(files, series, reader.table, transpose=opts.label_transpose, flip=opts.label_flip,
-                            slice_order=reader.slice_order, binarize=opts.binarize)
+                            slice_order=reader.slice_order, binarize=opts.binarize,
+                            mask_threshold=opts.mask_threshold)
 
 
 def _enum(kind: type[_E], value: str, card_path: Path, key: str) -> _E:

@@ -20,7 +20,8 @@ from benchmark.data.cards import ObjectTable
 from benchmark.data.geometry import Volume, read_volume
 from benchmark.data.readers.base import is_hidden
 from benchmark.data.readers.dicom_series import DicomSeries, SliceOrder, natural_key, stack_to_volume
-from benchmark.data.readers.labels import check_label_values
+from benchmark.data.readers.labels import check_label_values, integer_labels, mask_from_values
+from benchmark.data.readers.links import DatasetBounds
 from benchmark.errors import CaseLoadError, GeometryMismatchError, ImageReadError
 
 __all__ = ["LabelSource", "SegLabels", "VolumeLabels", "PngLabels", "to_position_order"]
@@ -130,10 +131,13 @@ class VolumeLabels:
         flip: Axes flipped after ``transpose``.
         slice_order: Order of the slices of the permuted array.
         binarize: A label map's non-zero values all belong to the card's single object.
+        mask_threshold: Per-file masks are soft: foreground where the value is at least this; None: they must be
+            binary (see ``labels.mask_from_values``).
     """
 
     def __init__(self, files: Mapping[str, Path], series: DicomSeries, table: ObjectTable, *,
-                 transpose: Sequence[int], flip: Sequence[int], slice_order: SliceOrder, binarize: bool) -> None:
+                 transpose: Sequence[int], flip: Sequence[int], slice_order: SliceOrder, binarize: bool,
+                 mask_threshold: float | None = None) -> None:
         self.files = dict(files)
         self.series = series
         self.table = table
@@ -141,6 +145,7 @@ class VolumeLabels:
         self.flip = tuple(flip)
         self.slice_order = slice_order
         self.binarize = binarize
+        self.mask_threshold = mask_threshold
         self._label_map: Volume | None = None
 
     def mask(self, name: str) -> Volume:
@@ -155,18 +160,13 @@ class VolumeLabels:
             empty = np.zeros((self.series.n_slices, self.series.rows, self.series.columns), dtype=bool)
             return stack_to_volume(empty, self.series, None)
         volume = self._read(path)
-        return Volume(volume.array != 0, volume.geometry, path)
+        return Volume(mask_from_values(volume.array, path, self.mask_threshold), volume.geometry, path)
 
     def _read_label_map(self) -> Volume:
         if self._label_map is None:
             path = self.files[""]
             volume = self._read(path)
-            array = np.asarray(volume.array)
-            if not np.issubdtype(array.dtype, np.integer):
-                rounded = np.rint(array)
-                if not np.array_equal(rounded, array):
-                    raise CaseLoadError(f"{path}: label map holds non-integer values; expected integer labels")
-                array = rounded.astype(np.int32)
+            array = integer_labels(np.asarray(volume.array), path)
             if not self.binarize:
                 check_label_values(array, self.table, path)
             self._label_map = Volume(array, volume.geometry, path)
@@ -213,11 +213,12 @@ class PngLabels:
         slice_order: Which DICOM order the sorted PNGs follow.
         transpose: Permutation (as ``numpy.transpose``) of the (N, H, W) stack.
         flip: Axes of the permuted stack to flip.
+        bounds: The dataset's bounds: a PNG that is a link leaving them fails the case (default: ``folder``).
     """
 
     def __init__(self, folder: Path, series: DicomSeries, table: ObjectTable, *,
                  value_ranges: Mapping[str, Sequence[int]], slice_order: SliceOrder, transpose: Sequence[int],
-                 flip: Sequence[int]) -> None:
+                 flip: Sequence[int], bounds: DatasetBounds | None = None) -> None:
         self.folder = folder
         self.series = series
         self.table = table
@@ -225,6 +226,7 @@ class PngLabels:
         self.slice_order = slice_order
         self.transpose = tuple(transpose)
         self.flip = tuple(flip)
+        self.bounds = bounds if bounds is not None else DatasetBounds.of(folder)
         self._values: Volume | None = None
 
     def mask(self, name: str) -> Volume:
@@ -253,8 +255,11 @@ class PngLabels:
     def _stack(self) -> np.ndarray:
         from PIL import Image, UnidentifiedImageError
 
-        files = sorted((p for p in self.folder.iterdir() if p.suffix.lower() == ".png" and not is_hidden(p.name)),
-                       key=lambda p: natural_key(p.name))
+        walk = self.bounds.walk(self.folder)
+        if walk.outside:
+            raise CaseLoadError(f"{self.folder}: {self.bounds.describe(*walk.outside[0])}")
+        files = sorted((p for p in walk.files if p.parent == self.folder and p.suffix.lower() == ".png"
+                        and not is_hidden(p.name)), key=lambda p: natural_key(p.name))
         if len(files) != self.series.n_slices:
             raise CaseLoadError(f"{self.folder}: {len(files)} PNG slice mask(s) for a DICOM series of "
                                 f"{self.series.n_slices} slices in {self.series.folder}; expected one PNG per slice")

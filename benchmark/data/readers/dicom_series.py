@@ -1,7 +1,11 @@
 """Finding, validating and reading DICOM image series (family F6).
 
-A case folder is walked recursively and every file's header is read with pydicom (no pixels); files that are not
-DICOM are skipped. Image slices are grouped by SeriesInstanceUID, DICOM-SEG instances are kept apart. A series is
+A case folder is walked recursively (links inside the dataset followed once, links leaving it refused, loops
+detected: ``benchmark.data.readers.links``) and every file's header is read with pydicom (no pixels); files that are
+not DICOM are skipped. Image slices are grouped by SeriesInstanceUID; anonymised data may keep the tag but empty it,
+and such slices are grouped by what identifies a series without it (StudyInstanceUID, Modality, SeriesNumber,
+SeriesDescription, Rows, Columns, ImageOrientationPatient, PixelSpacing), as GDCM and SimpleITK read them (series id
+``''``). DICOM-SEG instances are kept apart. A series is
 sorted by ImagePositionPatient projected on the slice normal (row cosines x column cosines) and validated: one
 orientation, one in-plane grid, no duplicated position, no gantry tilt, and even slice spacing (a distance of a
 whole multiple of the spacing is reported as missing slices, any other deviation as uneven spacing). Pixels are
@@ -22,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.data.geometry import Volume, volume_from_sitk
-from benchmark.data.readers.base import is_hidden
+from benchmark.data.readers.links import DatasetBounds
 from benchmark.errors import CaseLoadError, ImageReadError
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "read_series",
     "stack_to_volume",
     "natural_key",
+    "series_key",
     "choose_seg",
     "choose_series",
     "NON_IMAGE_MODALITIES",
@@ -75,6 +80,8 @@ class DicomHeader:
         instance_number: InstanceNumber (0 when absent).
         frames: NumberOfFrames (1 for single-frame instances).
         referenced_series: SeriesInstanceUIDs a SEG references (ReferencedSeriesSequence).
+        study_uid: StudyInstanceUID (``""`` when absent or empty).
+        series_number: SeriesNumber (``""`` when absent).
     """
 
     path: Path
@@ -90,6 +97,20 @@ class DicomHeader:
     instance_number: int
     frames: int
     referenced_series: tuple[str, ...] = ()
+    study_uid: str = ""
+    series_number: str = ""
+
+
+def series_key(header: DicomHeader) -> str:
+    """The series a slice belongs to: its SeriesInstanceUID, or, when that is empty (anonymised data), a description
+    of the attributes that tell series apart (see the module docstring)."""
+    if header.series_uid:
+        return header.series_uid
+    orientation = tuple(round(v, 4) for v in header.orientation) if header.orientation else None
+    spacing = tuple(round(v, 4) for v in header.pixel_spacing) if header.pixel_spacing else None
+    return (f"<empty SeriesInstanceUID: study {header.study_uid or '?'}, {header.modality}, series number "
+            f"{header.series_number or '?'}, {header.description!r}, {header.rows}x{header.columns}, orientation "
+            f"{orientation}, pixel spacing {spacing}>")
 
 
 @dataclass(frozen=True)
@@ -98,15 +119,20 @@ class DicomFolder:
 
     Attributes:
         folder: The folder walked.
-        series: SeriesInstanceUID to the headers of its image slices (unsorted).
+        series: Series key (``series_key``: the SeriesInstanceUID when set) to the headers of its image slices
+            (unsorted).
         segs: Headers of DICOM-SEG instances.
         skipped: Files that are not DICOM or could not be read (broken links included).
+        not_images: DICOM files that are not image slices (structured reports, RT objects, no pixel rows).
+        loops: Links to folders already walked (not walked again).
     """
 
     folder: Path
     series: dict[str, list[DicomHeader]]
     segs: tuple[DicomHeader, ...]
     skipped: tuple[Path, ...]
+    not_images: tuple[Path, ...] = ()
+    loops: tuple[Path, ...] = ()
 
     def describe(self) -> str:
         """One line per image series: UID, modality, description and slice count (for error messages)."""
@@ -172,18 +198,30 @@ def natural_key(name: str) -> tuple[Any, ...]:
     return tuple(int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name))
 
 
-def scan_folder(folder: Path) -> DicomFolder:
-    """Read the headers of every file below ``folder`` (hidden files skipped) and group them.
+def scan_folder(folder: Path, bounds: DatasetBounds | None = None) -> DicomFolder:
+    """Read the headers of every file below ``folder`` (hidden files skipped) and group them by series.
+
+    Args:
+        folder: The folder to walk.
+        bounds: The dataset's bounds: links whose target leaves them fail the scan (default: ``folder`` itself).
 
     Raises:
-        ImageReadError: No file below ``folder`` is readable DICOM.
+        CaseLoadError: A link below ``folder`` leaves the dataset (named with its target).
+        ImageReadError: No file below ``folder`` is a DICOM image slice or SEG; the message counts what was seen.
     """
     import pydicom
 
+    bounds = bounds if bounds is not None else DatasetBounds.of(folder)
+    walk = bounds.walk(folder)
+    if walk.outside:
+        link, target = walk.outside[0]
+        raise CaseLoadError(f"{folder}: {len(walk.outside)} link(s) leave the dataset; "
+                            f"{bounds.describe(link, target)}")
     series: dict[str, list[DicomHeader]] = {}
     segs: list[DicomHeader] = []
     skipped: list[Path] = []
-    for path in _walk(folder):
+    not_images: list[Path] = []
+    for path in walk.files:
         try:
             dataset = pydicom.dcmread(path, stop_before_pixels=True)
         except (pydicom.errors.InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError):
@@ -192,22 +230,27 @@ def scan_folder(folder: Path) -> DicomFolder:
         header = _header(path, dataset)
         if header.modality == "SEG":
             segs.append(header)
-        elif header.modality not in NON_IMAGE_MODALITIES and header.rows and header.series_uid:
-            series.setdefault(header.series_uid, []).append(header)
+        elif header.modality not in NON_IMAGE_MODALITIES and header.rows:
+            series.setdefault(series_key(header), []).append(header)
+        else:
+            not_images.append(path)
     if not series and not segs:
-        detail = f"{len(skipped)} file(s) were not readable DICOM" if skipped else "the folder holds no files"
-        raise ImageReadError(f"{folder}: no DICOM image series found ({detail}, e.g. "
-                             f"{[p.name for p in skipped[:3]]}); expected DICOM slices (broken links mean annexed "
-                             "content that is not present)")
-    return DicomFolder(folder, series, tuple(segs), tuple(skipped))
+        raise ImageReadError(f"{folder}: no DICOM image series found: {_seen(walk.files, skipped, not_images)}; "
+                             "expected DICOM slices (broken links mean annexed content that is not present)")
+    return DicomFolder(folder, series, tuple(segs), tuple(skipped), tuple(not_images), walk.loops)
 
 
-def _walk(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    for current, dirs, files in os.walk(folder, followlinks=True):
-        dirs[:] = sorted(d for d in dirs if not is_hidden(d))
-        found.extend(Path(current) / name for name in sorted(files) if not is_hidden(name))
-    return found
+def _seen(files: Sequence[Path], skipped: Sequence[Path], not_images: Sequence[Path]) -> str:
+    """What a walk saw, for the message of a folder without image slices."""
+    if not files:
+        return "the folder holds no files"
+    parts = [f"{len(files)} file(s) seen"]
+    if skipped:
+        parts.append(f"{len(skipped)} not readable as DICOM (e.g. {[p.name for p in skipped[:3]]})")
+    if not_images:
+        parts.append(f"{len(not_images)} DICOM file(s) that are not image slices (no Rows, or modality among "
+                     f"{sorted(NON_IMAGE_MODALITIES)}; e.g. {[p.name for p in not_images[:3]]})")
+    return ", ".join(parts)
 
 
 def _floats(dataset: Any, keyword: str) -> tuple[float, ...] | None:
@@ -238,6 +281,8 @@ def _header(path: Path, dataset: Any) -> DicomHeader:
         instance_number=int(dataset.get("InstanceNumber", 0) or 0),
         frames=int(dataset.get("NumberOfFrames", 1) or 1),
         referenced_series=tuple(r for r in referenced if r),
+        study_uid=str(dataset.get("StudyInstanceUID", "") or ""),
+        series_number=str(dataset.get("SeriesNumber", "") or ""),
     )
 
 
@@ -256,7 +301,7 @@ def sort_series(headers: Sequence[DicomHeader], folder: Path, *, tolerance_mm: f
     first = headers[0]
     # Name the folder that holds the slices, which in NBIA trees lies several levels below the case folder.
     folder = Path(os.path.commonpath([str(h.path.parent) for h in headers])) if headers else folder
-    where = f"{folder}: series {first.series_uid} ({first.description!r})"
+    where = f"{folder}: series {series_key(first)} ({first.description!r})"
     _check_uniform(headers, where)
     orientation = np.asarray(first.orientation, dtype=np.float64)
     row_cosines, column_cosines = orientation[:3], orientation[3:]
@@ -276,7 +321,7 @@ def sort_series(headers: Sequence[DicomHeader], folder: Path, *, tolerance_mm: f
     pixel_spacing = first.pixel_spacing or (1.0, 1.0)
     direction = np.stack([row_cosines, column_cosines, normal], axis=1)
     return DicomSeries(
-        folder=folder, series_uid=first.series_uid, modality=first.modality, description=first.description,
+        folder=folder, series_uid=series_key(first), modality=first.modality, description=first.description,
         files=tuple(files), sop_uids=tuple(headers[i].sop_uid for i in order),
         instance_numbers=tuple(headers[i].instance_number for i in order),
         origin=(float(positions[0][0]), float(positions[0][1]), float(positions[0][2])),
@@ -345,13 +390,31 @@ def read_series(series: DicomSeries) -> Volume:
     try:
         image = reader.Execute()
     except RuntimeError as err:
-        raise ImageReadError(f"{series.folder}: slices of series {series.series_uid} could not be decoded "
-                             f"({str(err).strip().splitlines()[-1][:300]})") from err
+        raise ImageReadError(_undecodable(series, err)) from err
     expected = (series.columns, series.rows, series.n_slices)
     if tuple(image.GetSize()) != expected:
         raise ImageReadError(f"{series.folder}: decoded series {series.series_uid} has size {image.GetSize()}; "
                              f"expected (columns, rows, slices) {expected} from the headers")
     return _with_geometry(image, series)
+
+
+def _undecodable(series: DicomSeries, err: Exception) -> str:
+    """The message of a series that did not decode, naming the slices at fault (each is tried on its own)."""
+    import SimpleITK as sitk
+
+    failing: list[tuple[Path, str]] = []
+    for path in series.files:
+        try:
+            sitk.ReadImage(str(path))
+        except RuntimeError as slice_err:
+            failing.append((path, str(slice_err).strip().splitlines()[-1][:200]))
+    reason = str(err).strip().splitlines()[-1][:300]
+    if not failing:
+        return f"{series.folder}: slices of series {series.series_uid} could not be decoded together ({reason})"
+    listed = "; ".join(f"{path.name} ({why})" for path, why in failing[:3])
+    return (f"{failing[0][0]}: DICOM slice could not be decoded; {len(failing)} of {series.n_slices} slice(s) of "
+            f"series {series.series_uid} in {series.folder} fail: {listed}; expected complete slices (a truncated "
+            "download or copy?)")
 
 
 def stack_to_volume(stack: np.ndarray, series: DicomSeries, source: Path | None) -> Volume:

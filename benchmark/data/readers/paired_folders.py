@@ -122,7 +122,7 @@ class PairedFoldersReader(LayoutReader[PairedFoldersOptions]):
         else:
             images = self._scan_images(errors)
             labels = self._scan_labels(errors)
-        return Discovery(self._pair(images, labels, errors), tuple(errors))
+        return self.finish(self._pair(images, labels, errors), errors)
 
     def _dataset_json(self) -> dict[str, Any] | None:
         name = self.options.dataset_json
@@ -157,7 +157,8 @@ class PairedFoldersReader(LayoutReader[PairedFoldersOptions]):
             key = stem[: len(stem) - len(suffix)]
             if suffix in images.setdefault(key, {}):
                 errors.append(self.error(key, path, f"duplicate image: {images[key][suffix]} has the same case key "
-                                                    f"{key!r}; expected one file per case and channel"))
+                                                    f"{key!r}; both are excluded, expected one file per case and "
+                                                    "channel"))
                 continue
             images[key][suffix] = path
         return images
@@ -169,7 +170,7 @@ class PairedFoldersReader(LayoutReader[PairedFoldersOptions]):
             key = path.name[: -len(opts.file_ending)]
             if key in labels:
                 errors.append(self.error(key, path, f"duplicate label: {labels[key]} has the same case key {key!r}; "
-                                                    f"expected one label file per case"))
+                                                    f"the case is excluded, expected one label file per case"))
                 continue
             labels[key] = path
         return labels
@@ -216,7 +217,9 @@ class PairedFoldersReader(LayoutReader[PairedFoldersOptions]):
                     continue
                 key, files = self._json_image_files(image)
                 if key in images:
-                    errors.append(self.error(key, image, f"{where} repeats case key {key!r}; expected each case once"))
+                    errors.append(self.error(key, image, f"{where} repeats case key {key!r} (first listed as "
+                                                            f"{images[key]}); the case is excluded, expected each "
+                                                            "case once"))
                     continue
                 images[key] = files
                 labels[key] = label
@@ -292,19 +295,15 @@ class PairedFoldersReader(LayoutReader[PairedFoldersOptions]):
 
     def open_case(self, entry: CaseEntry) -> Case:
         """A lazily read Case: channels stacked to (C, X, Y, Z), masks from the case's label map."""
-        label_map = LabelMap(entry.label_files[0], self.table)
+        label_map = LabelMap(entry.label_files[0], self.table, before_read=lambda: self.fetch(entry.label_files))
 
         def load_image() -> Volume:
             self.fetch(entry.files)
             return read_channels(entry.image_files, self.card.channels, self.options.resample_to)
 
-        def load_mask(name: str) -> Volume:
-            self.fetch(entry.label_files)
-            return label_map.mask(name)
-
         return Case(dataset_id=self.card.id, entry=entry, modality=str(self.card.modality),
                     channel_names=self.card.channels, objects=self.table.names, load_image=load_image,
-                    load_mask=load_mask, data_version=self.data_version)
+                    load_mask=label_map.mask, data_version=self.data_version, load_labels=label_map.layout)
 
 
 def check_json_labels(labels: Any, table: ObjectTable, json_path: Path, card_path: Path) -> None:

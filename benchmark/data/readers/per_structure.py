@@ -54,6 +54,9 @@ class PerStructureOptions:
         meta_split_column: Column of ``meta_csv`` holding the split (``train``, ``val``, ``test``); empty for none.
         splits: Keep only cases whose split is one of these (empty: every case). Cases absent from ``meta_csv``
             have split ``""`` and are dropped whenever ``splits`` is set.
+        mask_threshold: The mask files are soft masks; a voxel is foreground where its value is at least this.
+            None (default): every mask file must be binary (0 and one other value), anything else (a label map, a
+            soft mask) is an error of the case naming the file and its values.
     """
 
     case_glob: str = "*"
@@ -65,6 +68,7 @@ class PerStructureOptions:
     meta_id_column: str = "image_id"
     meta_split_column: str = "split"
     splits: tuple[str, ...] = ()
+    mask_threshold: float | None = None
 
 
 class PerStructureReader(LayoutReader[PerStructureOptions]):
@@ -108,7 +112,7 @@ class PerStructureReader(LayoutReader[PerStructureOptions]):
                 continue
             if case_id in seen:
                 errors.append(self.error(case_id, folder, f"case folder name {case_id!r} also used by {seen[case_id]}; "
-                                                          "expected unique case folder names"))
+                                                          "both are excluded, expected unique case folder names"))
                 continue
             seen[case_id] = folder
             entry = self._entry(folder, split, errors)
@@ -120,7 +124,7 @@ class PerStructureReader(LayoutReader[PerStructureOptions]):
                     errors.append(self.error(case_id, self.root / case_id, f"case {case_id!r} is listed in "
                                              f"{self.options.meta_csv} but has no case folder matching "
                                              f"{self.options.case_glob!r}"))
-        return Discovery(tuple(sorted(entries, key=lambda e: e.case_id)), tuple(errors))
+        return self.finish(sorted(entries, key=lambda e: e.case_id), errors)
 
     def _case_folders(self) -> list[Path]:
         folders = []
@@ -186,7 +190,7 @@ class PerStructureReader(LayoutReader[PerStructureOptions]):
                 geometry, _ = read_header(entry.image_files[0])
                 return Volume(np.zeros(geometry.shape, dtype=bool), geometry, path)
             self.fetch([path])
-            return binary_mask(path)
+            return binary_mask(path, self.options.mask_threshold)
 
         return Case(dataset_id=self.card.id, entry=entry, modality=str(self.card.modality),
                     channel_names=self.card.channels, objects=self.table.names, load_image=load_image,

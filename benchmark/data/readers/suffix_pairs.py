@@ -118,7 +118,7 @@ class SuffixPairsReader(LayoutReader[SuffixPairsOptions]):
                     self._add(labels, key, path, key, errors)
                 else:
                     self._add(images.setdefault(key, {}), suffix, path, key, errors)
-        return Discovery(self._pair(images, labels, errors), tuple(errors))
+        return self.finish(self._pair(images, labels, errors), errors)
 
     def _folders(self, patterns: Sequence[str], option: str) -> list[Path]:
         """Folders matching each pattern (relative to the root, kept inside it), in pattern then name order."""
@@ -160,7 +160,8 @@ class SuffixPairsReader(LayoutReader[SuffixPairsOptions]):
     def _add(self, table: dict[str, Path], slot: str, path: Path, key: str, errors: list[CaseError]) -> None:
         if slot in table:
             errors.append(self.error(key, path, f"duplicate file: {table[slot]} has the same case key {key!r} and "
-                                                f"suffix; expected one file per case and suffix"))
+                                                f"suffix; the case is excluded, expected one file per case and "
+                                                "suffix"))
             return
         table[slot] = path
 
@@ -193,7 +194,8 @@ class SuffixPairsReader(LayoutReader[SuffixPairsOptions]):
     def open_case(self, entry: CaseEntry) -> Case:
         """A lazily read Case: channels stacked to (C, X, Y, Z), masks from the label map (all False without one)."""
         opts = self.options
-        label_map = LabelMap(entry.label_files[0], self.table, self.remap) if entry.label_files else None
+        label_map = (LabelMap(entry.label_files[0], self.table, self.remap,
+                              before_read=lambda: self.fetch(entry.label_files)) if entry.label_files else None)
         reference = self.card.channels.index(opts.resample_to) if opts.resample_to else 0
 
         def load_image() -> Volume:
@@ -204,9 +206,9 @@ class SuffixPairsReader(LayoutReader[SuffixPairsOptions]):
             if label_map is None:
                 self.fetch(entry.image_files[reference:reference + 1])
                 return empty_mask(entry.image_files[reference])
-            self.fetch(entry.label_files)
             return label_map.mask(name)
 
         return Case(dataset_id=self.card.id, entry=entry, modality=str(self.card.modality),
                     channel_names=self.card.channels, objects=self.table.names, load_image=load_image,
-                    load_mask=load_mask, data_version=self.data_version)
+                    load_mask=load_mask, data_version=self.data_version,
+                    load_labels=label_map.layout if label_map is not None else None)

@@ -10,6 +10,7 @@ import pytest
 from benchmark.cli.catalog_commands import UNCONFIRMED_MARK, CatalogRow, catalog_rows, format_table
 from benchmark.cli.main import main
 from benchmark.data.catalog import load_catalog
+from tests.cards import write_card
 
 REPO = Path(__file__).resolve().parents[3]
 PAPER_CARDS = REPO / "datasets" / "paper"
@@ -51,7 +52,7 @@ def test_list_json_is_a_list_of_objects(capsys: pytest.CaptureFixture[str]) -> N
     status, out, _ = _run(capsys, "datasets", "--cards", str(PAPER_CARDS), "list", "--json")
     assert status == 0
     data = json.loads(out)
-    assert isinstance(data, list) and len(data) == 44
+    assert isinstance(data, list) and len(data) == 48  # the 44 paper cards and the 4 demo cards
     by_id = {item["id"]: item for item in data}
     liver = by_id["D19"]
     assert liver["name"] == "MSD-Task03 Liver" and liver["modality"] == "CT"
@@ -63,12 +64,30 @@ def test_list_json_is_a_list_of_objects(capsys: pytest.CaptureFixture[str]) -> N
     assert set(liver) == set(CatalogRow.__dataclass_fields__)
 
 
-def test_list_reports_a_bad_card_as_an_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_list_reports_a_bad_card_and_lists_the_others(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('schema_version = 1\nid = "X1"\n', encoding="utf-8")
+    write_card(tmp_path, "U1", {"1": "liver"})
+
     status, out, err = _run(capsys, "datasets", "--cards", str(tmp_path), "list")
-    assert status == 2 and out == ""
-    assert err.startswith("propbench: error:") and str(bad) in err and "missing required key" in err
+
+    assert status == 1  # list is the check of a card: a bad one makes it fail
+    ids = [line.split()[0] for line in out.splitlines()[2:] if line.strip()]
+    assert ids[:44] == [f"D{i}" for i in range(1, 45)] and "U1" in ids and "X1" not in ids
+    lines = err.splitlines()
+    assert lines[0].startswith("propbench: error:") and str(bad) in lines[0] and "missing required key" in lines[0]
+    assert lines[-1] == "propbench: 1 card file(s) could not be used; the other datasets are listed and usable"
+
+
+def test_a_bad_card_blocks_only_commands_that_name_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # The F1 option "image_dir" does not exist ("image_dirs" does): the card is bad from the moment it loads.
+    text = write_card(tmp_path, "U2", {"1": "liver"}).read_text() + '[layout.options]\nimage_dir = "x"\n'
+    (tmp_path / "U2.toml").write_text(text)
+
+    status, _, err = _run(capsys, "datasets", "--cards", str(tmp_path), "--home", str(tmp_path / "home"),
+                          "install", "U2", "--from", str(tmp_path))
+
+    assert status == 2 and "layout.options.image_dir" in err and str(tmp_path / "U2.toml") in err
 
 
 def test_list_reports_a_missing_cards_folder(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -79,7 +98,7 @@ def test_list_reports_a_missing_cards_folder(capsys: pytest.CaptureFixture[str],
 
 
 def test_format_table_without_unconfirmed_cards_has_no_footnote() -> None:
-    rows = [row for row in catalog_rows(load_catalog(PAPER_CARDS)) if row.layout_confirmed]
+    rows = [row for row in catalog_rows(load_catalog(PAPER_CARDS, builtin=False)) if row.layout_confirmed]
     table = format_table(rows)
     assert "must provide" not in table
     assert len(table.splitlines()) == len(rows) + 2

@@ -24,11 +24,11 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 
 @pytest.fixture(scope="module")
 def setup(git_identity_module: Path, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
-    """Cards for D1 and D2, a user folder of two F1 cases, and a data home with D1 installed from it via the CLI."""
+    """Cards for U1 and U2, a user folder of two F1 cases, and a data home with U1 installed from it via the CLI."""
     root = tmp_path_factory.mktemp("cli")
     cards = root / "cards"
     cards.mkdir()
-    for dataset_id in ("D1", "D2"):
+    for dataset_id in ("U1", "U2"):
         write_card(cards, dataset_id, {"1": "blob", "2": "dot"})
     source = root / "download"
     for k in range(2):
@@ -39,20 +39,20 @@ def setup(git_identity_module: Path, tmp_path_factory: pytest.TempPathFactory) -
     prefix = ("datasets", "--cards", str(cards), "--home", str(home))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = main([*prefix, "install", "D1", "--from", str(source)])
+        status = main([*prefix, "install", "U1", "--from", str(source)])
     return SimpleNamespace(cards=cards, source=source, home=home, prefix=prefix, status=status, out=out.getvalue())
 
 
 def test_install_from_a_folder(setup: SimpleNamespace) -> None:
     assert setup.status == 0
-    assert setup.out.startswith("D1: installed at ") and f"folder source {setup.source}" in setup.out
-    assert (setup.home / "D1" / ".datalad").is_dir()
+    assert setup.out.startswith("U1: installed at ") and f"folder source {setup.source}" in setup.out
+    assert (setup.home / "U1" / ".datalad").is_dir()
 
 
 def test_install_again_from_the_same_source_is_not_needed(capsys: pytest.CaptureFixture[str],
                                                           setup: SimpleNamespace) -> None:
-    status, out, err = _run(capsys, *setup.prefix, "install", "D1", "--from", str(setup.source))
-    assert status == 0 and out.startswith("D1: already installed") and err == ""
+    status, out, err = _run(capsys, *setup.prefix, "install", "U1", "--from", str(setup.source))
+    assert status == 0 and out.startswith("U1: already installed") and err == ""
 
 
 def test_status_table_and_json(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace) -> None:
@@ -60,38 +60,38 @@ def test_status_table_and_json(capsys: pytest.CaptureFixture[str], setup: Simple
     assert status == 0
     header, _, row = out.splitlines()
     assert header.split() == ["ID", "commit", "state", "present", "source"]
-    assert row.split()[0] == "D1" and "clean" in row and "0/4" in row and str(setup.source) in row
-    status, out, _ = _run(capsys, *setup.prefix, "status", "D1", "--json")
+    assert row.split()[0] == "U1" and "clean" in row and "0/4" in row and str(setup.source) in row
+    status, out, _ = _run(capsys, *setup.prefix, "status", "U1", "--json")
     (entry,) = json.loads(out)
-    assert status == 0 and entry["dataset_id"] == "D1" and entry["clean"] is True
+    assert status == 0 and entry["dataset_id"] == "U1" and entry["clean"] is True
     assert (entry["n_files"], entry["n_present"]) == (4, 0) and entry["source_kind"] == "folder"
-    assert entry["path"] == str(setup.home / "D1") and len(entry["commit"]) == 40
+    assert entry["path"] == str(setup.home / "U1") and len(entry["commit"]) == 40
 
 
 def test_get_and_drop_paths(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace) -> None:
-    target = setup.home / "D1" / IMAGE
-    status, out, _ = _run(capsys, *setup.prefix, "get", "D1", IMAGE)
-    assert status == 0 and out == "D1: 1 path(s) present\n" and target.exists()
-    status, out, _ = _run(capsys, *setup.prefix, "drop", "D1")
-    assert status == 0 and out == "D1: all files dropped\n" and not target.exists()
+    target = setup.home / "U1" / IMAGE
+    status, out, _ = _run(capsys, *setup.prefix, "get", "U1", IMAGE)
+    assert status == 0 and out == "U1: 1 path(s) present\n" and target.exists()
+    status, out, _ = _run(capsys, *setup.prefix, "drop", "U1")
+    assert status == 0 and out == "U1: all files dropped\n" and not target.exists()
 
 
 def test_verify_ok_then_a_problem_exits_1(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace) -> None:
-    status, out, _ = _run(capsys, *setup.prefix, "verify", "D1")
-    assert status == 0 and out == "D1: ok\n"
-    stray = setup.home / "D1" / "stray.txt"
+    status, out, _ = _run(capsys, *setup.prefix, "verify", "U1")
+    assert status == 0 and out == "U1: ok\n"
+    stray = setup.home / "U1" / "stray.txt"
     stray.write_text("not part of the dataset", encoding="utf-8")
     try:
-        status, out, _ = _run(capsys, *setup.prefix, "verify", "D1")
+        status, out, _ = _run(capsys, *setup.prefix, "verify", "U1")
     finally:
         stray.unlink()
-    assert status == 1 and out.startswith("D1: 1 problem(s)") and "stray.txt: untracked" in out
+    assert status == 1 and out.startswith("U1: 1 problem(s)") and "stray.txt: untracked" in out
 
 
 def test_verify_without_id_checks_every_installed_dataset(capsys: pytest.CaptureFixture[str],
                                                           setup: SimpleNamespace) -> None:
     status, out, _ = _run(capsys, *setup.prefix, "verify")
-    assert status == 0 and out == "D1: ok\n"
+    assert status == 0 and out == "U1: ok\n"
 
 
 def test_unknown_dataset_id(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace) -> None:
@@ -103,15 +103,15 @@ def test_unknown_dataset_id(capsys: pytest.CaptureFixture[str], setup: SimpleNam
 
 def test_get_of_a_dataset_not_installed_gives_the_install_command(capsys: pytest.CaptureFixture[str],
                                                                   setup: SimpleNamespace) -> None:
-    status, _, err = _run(capsys, *setup.prefix, "get", "D2")
-    assert status == 2 and "propbench datasets install D2 --from <SRC>" in err
-    assert "https://example.org/D2" in err and "installed: D1" in err
+    status, _, err = _run(capsys, *setup.prefix, "get", "U2")
+    assert status == 2 and "propbench datasets install U2 --from <SRC>" in err
+    assert "https://example.org/U2" in err and "installed: U1" in err
 
 
 def test_install_from_a_source_that_does_not_exist(capsys: pytest.CaptureFixture[str], setup: SimpleNamespace,
                                                    tmp_path: Path) -> None:
     missing = tmp_path / "nowhere"
-    status, _, err = _run(capsys, *setup.prefix, "install", "D2", "--from", str(missing))
+    status, _, err = _run(capsys, *setup.prefix, "install", "U2", "--from", str(missing))
     assert status == 2 and f"install source {missing} does not exist" in err
 
 
@@ -120,5 +120,5 @@ def test_status_of_an_empty_home_and_a_missing_cards_folder(capsys: pytest.Captu
     status, out, _ = _run(capsys, "datasets", "--home", str(tmp_path / "home"), "status")
     assert status == 0 and out == f"no dataset installed in {tmp_path / 'home'}\n"
     status, _, err = _run(capsys, "datasets", "--cards", str(tmp_path / "cards"), "--home", str(tmp_path / "home"),
-                          "install", "D1", "--from", str(tmp_path))
+                          "install", "U1", "--from", str(tmp_path))
     assert status == 2 and str(tmp_path / "cards") in err

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from benchmark.data.cards import DatasetCard
-from benchmark.data.catalog import CARDS_ENV, default_cards_dir, load_catalog
+from benchmark.data.catalog import CARDS_ENV, builtin_cards_dir, load_catalog, user_cards_dirs
 from benchmark.data.enums import Role
 from benchmark.data.readers.base import parse_options
 from benchmark.data.readers.registry import reader_class
@@ -32,7 +33,7 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 
 def _paper_cards() -> list[DatasetCard]:
-    return list(load_catalog(PAPER_CARDS))
+    return list(load_catalog(PAPER_CARDS, builtin=False))
 
 
 def _card_text(dataset_id: str) -> str:
@@ -59,7 +60,7 @@ confirmed = true
 
 
 def test_paper_catalog_has_exactly_the_44_ids_in_order() -> None:
-    catalog = load_catalog(PAPER_CARDS)
+    catalog = load_catalog(PAPER_CARDS, builtin=False)
     assert catalog.ids == PAPER_IDS
     assert len(catalog) == 44
     assert not catalog.demo and len(catalog.paper) == 44
@@ -78,11 +79,64 @@ def test_whole_cards_folder_loads_with_unique_ids() -> None:
     assert catalog.ids[:44] == PAPER_IDS  # paper cards first, in numeric order
 
 
-def test_default_cards_dir_is_the_checkout_and_env_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_builtin_cards_are_the_checkout_and_user_folders_come_from_the_env(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
     monkeypatch.delenv(CARDS_ENV, raising=False)
-    assert default_cards_dir() == CARDS
-    monkeypatch.setenv(CARDS_ENV, str(tmp_path))
-    assert default_cards_dir() == tmp_path
+    assert builtin_cards_dir() == CARDS and user_cards_dirs() == ()
+    monkeypatch.setenv(CARDS_ENV, f"{tmp_path / 'a'}{os.pathsep}{tmp_path / 'b'}")
+    assert user_cards_dirs() == (tmp_path / "a", tmp_path / "b")
+    assert user_cards_dirs(tmp_path / "c") == (tmp_path / "c",)  # --cards wins over the environment
+
+
+def test_a_user_card_folder_adds_to_the_built_in_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(CARDS_ENV, raising=False)
+    (tmp_path / "mine.toml").write_text(_card_text("U1"), encoding="utf-8")
+    builtin = load_catalog()
+
+    catalog = load_catalog(tmp_path)
+
+    assert catalog.ids == builtin.ids + ("U1",) and not catalog.problems
+    assert set(PAPER_IDS) <= set(catalog.ids) and len(catalog.demo) == 4
+    assert catalog.get("U1").path == tmp_path / "mine.toml"
+    monkeypatch.setenv(CARDS_ENV, str(tmp_path))  # the environment variable adds the same way
+    assert load_catalog().ids == catalog.ids
+    assert load_catalog(CARDS).ids == builtin.ids  # the built-in folder given again is read once, not a clash
+
+
+def test_a_user_card_reusing_a_built_in_id_is_an_error_naming_both_files(tmp_path: Path) -> None:
+    mine = tmp_path / "liver.toml"
+    mine.write_text(_card_text("D19"), encoding="utf-8")
+
+    catalog = load_catalog(tmp_path)
+
+    assert "D19" not in catalog.ids and "D20" in catalog.ids  # the clashing ID is unusable, the others are fine
+    with pytest.raises(CardError) as info:
+        catalog.get("D19")
+    assert str(mine) in str(info.value) and "D19_msd_task03_liver.toml" in str(info.value)
+
+
+def test_an_unknown_layout_option_fails_when_the_card_loads(tmp_path: Path) -> None:
+    # "image_dir" is an option of F6, not of F1 (whose option is "image_dirs"): caught by the catalog, not later.
+    bad = tmp_path / "U2.toml"
+    bad.write_text(_card_text("U2") + '[layout.options]\nimage_dir = "images"\n', encoding="utf-8")
+
+    catalog = load_catalog(tmp_path, builtin=False)
+
+    (problem,) = catalog.problems
+    assert problem.path == bad and problem.dataset_id == "U2"
+    assert "layout.options.image_dir" in problem.message and "image_dirs" in problem.message
+    with pytest.raises(CardError, match="image_dir"):
+        catalog.get("U2")
+
+
+def test_options_that_contradict_the_card_fail_when_the_card_loads(tmp_path: Path) -> None:
+    # channel_suffixes must name exactly the card's channels: a check of the F1 reader's prepare(), run at load.
+    bad = tmp_path / "U3.toml"
+    bad.write_text(_card_text("U3") + '[layout.options]\nchannel_suffixes = { MR = "_0000" }\n', encoding="utf-8")
+
+    (problem,) = load_catalog(tmp_path, builtin=False).problems
+
+    assert str(bad) in problem.message and "channel_suffixes" in problem.message
 
 
 def test_names_and_modalities_agree_with_table_s1() -> None:
@@ -128,7 +182,7 @@ def test_every_paper_card_states_source_and_citation() -> None:
 
 
 def test_unknown_id_lists_the_known_ones() -> None:
-    catalog = load_catalog(PAPER_CARDS)
+    catalog = load_catalog(PAPER_CARDS, builtin=False)
     assert catalog.get("D19").name == "MSD-Task03 Liver"
     with pytest.raises(UnknownDatasetError) as info:
         catalog.get("D45")
@@ -143,18 +197,32 @@ def test_duplicate_ids_across_two_files_name_both(tmp_path: Path) -> None:
     second = tmp_path / "b" / "two.toml"
     first.write_text(_card_text("X1"), encoding="utf-8")
     second.write_text(_card_text("X1"), encoding="utf-8")
+    (tmp_path / "b" / "three.toml").write_text(_card_text("X2"), encoding="utf-8")
+
+    catalog = load_catalog(tmp_path, builtin=False)
+
+    assert catalog.ids == ("X2",)
     with pytest.raises(CardError) as info:
-        load_catalog(tmp_path)
+        catalog.get("X1")
     assert str(first) in str(info.value) and str(second) in str(info.value) and "'X1'" in str(info.value)
 
 
-def test_a_bad_card_fails_the_catalog_naming_it(tmp_path: Path) -> None:
+def test_a_bad_card_is_reported_and_the_others_load(tmp_path: Path) -> None:
     shutil.copy(PAPER_CARDS / "D19_msd_task03_liver.toml", tmp_path / "D19.toml")
     bad = tmp_path / "D20.toml"
     bad.write_text(_card_text("D20").replace('access = "direct"', 'access = "ftp"'), encoding="utf-8")
+    broken = tmp_path / "D21.toml"
+    broken.write_text("this is = not [toml", encoding="utf-8")
+
+    catalog = load_catalog(tmp_path, builtin=False)
+
+    assert catalog.ids == ("D19",)
+    assert {p.path for p in catalog.problems} == {bad, broken}
     with pytest.raises(CardError) as info:
-        load_catalog(tmp_path)
+        catalog.get("D20")
     assert str(bad) in str(info.value) and "source.access" in str(info.value)
+    with pytest.raises(UnknownDatasetError, match=r"1 card file\(s\) could not be read.*D21\.toml"):
+        catalog.get("D21")
 
 
 def test_missing_cards_folder(tmp_path: Path) -> None:

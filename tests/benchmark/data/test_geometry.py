@@ -150,3 +150,44 @@ def test_check_same_grid_rejects_another_shape_and_accepts_tiny_differences() ->
 def test_geometry_rejects_a_bad_affine() -> None:
     with pytest.raises(ValueError, match=r"\(3, 3\)"):
         Geometry((1, 1, 1), (1.0, 1.0, 1.0), np.eye(3))
+
+
+def _converted(tmp_path: Path, ending: str, *, compress: bool) -> tuple[Path, np.ndarray]:
+    """A NIfTI converted to another format by SimpleITK, which copies NIfTI keys (vox_offset, bitpix, dim[i]) into
+    the new file's header."""
+    import SimpleITK as sitk
+
+    data = np.random.default_rng(0).integers(0, 1000, (30, 25, 20)).astype(np.int16)
+    source = write_nifti(tmp_path / "source.nii.gz", data)
+    path = tmp_path / f"converted{ending}"
+    sitk.WriteImage(sitk.ReadImage(str(source)), str(path), compress)
+    assert sitk.ReadImage(str(path)).HasMetaDataKey("vox_offset")  # the trap: NIfTI keys in a non-NIfTI file
+    return path, data
+
+
+@pytest.mark.parametrize("ending", [".mha", ".nrrd"])
+def test_compressed_mha_and_nrrd_with_nifti_keys_read_whole(tmp_path: Path, ending: str) -> None:
+    path, data = _converted(tmp_path, ending, compress=True)
+
+    np.testing.assert_array_equal(read_volume(path).array, data)
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("ending", [".mha", ".nrrd"])
+def test_truncated_mha_and_nrrd_are_refused_by_their_own_format(tmp_path: Path, ending: str, compress: bool) -> None:
+    path, _ = _converted(tmp_path, ending, compress=compress)
+    cut = tmp_path / f"cut{ending}"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size * 2 // 3])
+
+    with pytest.raises(ImageReadError, match=f"cut{ending}"):
+        read_volume(cut)
+
+
+def test_a_mirrored_origin_is_another_grid() -> None:
+    # Same shape, spacing and directions; the origin's x and y mirrored through 0: one grid must not pass for the other.
+    image = Geometry((4, 4, 4), (1.0, 1.0, 1.0), ras_affine(origin=(100.0, 120.0, 30.0)))
+    mirrored = Geometry((4, 4, 4), (1.0, 1.0, 1.0), ras_affine(origin=(-100.0, -120.0, 30.0)))
+
+    assert image != mirrored and mirrored != image
+    with pytest.raises(GeometryMismatchError, match=r"origin \(-100, -120, 30\).*origin \(100, 120, 30\)"):
+        check_same_grid(image, mirrored, what="label", reference_path=None, other_path=None)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from benchmark.errors import CaseLoadError, ImageReadError
-from benchmark.fingerprint.case import CaseFingerprint, fingerprint_case
+from benchmark.fingerprint.case import INTENSITY_SAMPLES, CaseFingerprint, fingerprint_case
 from tests.benchmark.fingerprint.helpers import case_from_arrays
 from tests.synthetic import ras_affine, write_nifti
 
@@ -91,3 +91,86 @@ def test_zero_or_nan_spacing(tmp_path: Path, bad: float) -> None:
     object.__setattr__(case, "entry", type(case.entry)("bad", (path,), ()))
     with pytest.raises(ImageReadError, match=r"bad\.nii.*spacing"):
         fingerprint_case(case, full=False, n_card_channels=1)
+
+
+def _brute_force(case, fp) -> None:  # type: ignore[no-untyped-def]
+    """Check a full fingerprint against one mask per object summed along each axis, and numpy on the foreground."""
+    masks = case.masks()
+    foreground = np.zeros(case.spatial_shape, bool)
+    for stats in fp.objects:
+        mask = masks[stats.name]
+        foreground |= mask
+        assert stats.voxels == int(mask.sum())
+        assert stats.slice_areas["axial"] == tuple(int(a) for a in mask.sum(axis=(0, 1)))
+        assert stats.slice_areas["coronal"] == tuple(int(a) for a in mask.sum(axis=(0, 2)))
+        assert stats.slice_areas["sagittal"] == tuple(int(a) for a in mask.sum(axis=(1, 2)))
+    for index, channel in enumerate(fp.intensities):
+        values = case.image[index][foreground].astype(np.float64)
+        assert channel.n_foreground == values.size
+        assert channel.mean == pytest.approx(values.mean()) and channel.std == pytest.approx(values.std())
+        assert (channel.p00_5, channel.p99_5) == (np.percentile(values, 0.5), np.percentile(values, 99.5))
+
+
+@pytest.mark.parametrize("slab_voxels", [1 << 24, 700])  # one slab, and many slabs of a few slices
+@pytest.mark.parametrize("affine", ["ras", "permuted"])  # canonical memory order, and a transposed one
+def test_label_map_scan_equals_mask_by_mask_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, affine: str,
+                                                   slab_voxels: int) -> None:
+    from benchmark.data.dataset import open_reader
+    from tests.cards import card
+    from tests.synthetic import labelled_phantom
+
+    monkeypatch.setattr("benchmark.fingerprint.foreground.SLAB_VOXELS", slab_voxels)
+    matrix = (ras_affine((0.8, 0.9, 2.5)) if affine == "ras" else
+              np.array([[0, -0.9, 0, 5.0], [0, 0, 2.5, -3.0], [0.8, 0, 0, 1.0], [0, 0, 0, 1]]))
+    image, label = labelled_phantom((24, 20, 12), seed=4)
+    label[label == 2] = 3  # a value on the card's ignore list: not an object, not foreground
+    label[2:5, 2:5, 2:5] = 2
+    write_nifti(tmp_path / "ds" / "imagesTr" / "c.nii.gz", image, matrix)
+    write_nifti(tmp_path / "ds" / "labelsTr" / "c.nii.gz", label, matrix)
+    reader = open_reader(card({"1": "liver", "2": "cyst"}, ignore=["3"], options={"dataset_json": ""}),
+                         tmp_path / "ds")
+    case = reader.open_case(reader.discover().entries[0])
+    assert case.label_map() is not None  # the single-pass path is the one under test
+
+    fp = fingerprint_case(case, full=True, n_card_channels=1)
+
+    _brute_force(case, fp)
+    assert [o.voxels for o in fp.objects] == [int((label == 1).sum()), 27]
+
+
+def test_mask_files_scan_equals_mask_by_mask_counts(tmp_path: Path) -> None:
+    fp = fingerprint_case(_box_case(tmp_path), full=True, n_card_channels=1)
+    _brute_force(_box_case(tmp_path), fp)
+
+
+def test_non_finite_image_voxels_are_counted_and_kept_out(tmp_path: Path) -> None:
+    # A float image with NaN and +-Inf inside and outside the object. ITK's NIfTI reader would turn them into 0, which
+    # then counts as intensity; here they are reported per case and left out of every statistic.
+    image = np.full((8, 8, 6), 5.0, dtype=np.float32)
+    image[1, 1, 1] = np.nan  # outside the object
+    mask = np.zeros(image.shape, bool)
+    mask[2:6, 2:6, 1:5] = True
+    image[mask] = np.arange(mask.sum(), dtype=np.float32)
+    image[3, 3, 2], image[4, 4, 3], image[2, 5, 4] = np.nan, np.inf, -np.inf
+    case = case_from_arrays(tmp_path, "nan", image, {"organ": mask}, (1.0, 1.0, 1.0))
+
+    (channel,) = fingerprint_case(case, full=True, n_card_channels=1).intensities
+
+    finite = image[mask][np.isfinite(image[mask])].astype(np.float64)
+    assert (channel.n_nonfinite, channel.n_nonfinite_foreground, channel.n_foreground) == (4, 3, mask.sum() - 3)
+    assert channel.mean == pytest.approx(finite.mean()) and channel.p99_5 == np.percentile(finite, 99.5)
+    assert channel.exact  # the finite values are whole numbers: kept as an exact histogram
+
+
+def test_non_integer_intensities_keep_samples_drawn_with_replacement(tmp_path: Path) -> None:
+    # 60 foreground voxels, fewer than INTENSITY_SAMPLES: drawn with replacement, the case still gives the full count.
+    image = np.random.default_rng(0).normal(0.0, 1.0, (8, 8, 6)).astype(np.float32)
+    mask = np.zeros(image.shape, bool)
+    mask[2:5, 2:6, 1:6] = True
+    case = case_from_arrays(tmp_path, "pet", image, {"lesion": mask}, (1.0, 1.0, 1.0))
+
+    (channel,) = fingerprint_case(case, full=True, n_card_channels=1, seed=1).intensities
+
+    assert not channel.exact and channel.values == () and len(channel.samples) == INTENSITY_SAMPLES
+    assert set(channel.samples) <= {float(v) for v in image[mask]}
+    assert channel.p99_5 == pytest.approx(np.percentile(image[mask].astype(np.float64), 99.5))

@@ -53,3 +53,24 @@ def test_counts_split_into_subsets() -> None:
     assert (spleen.all, spleen.train) == (0, 0)
     assert total.all == 9 and total.object == ""
     assert tasks[1].all == 3  # one window per case
+
+
+@pytest.mark.parametrize("counting", list(TaskCounting))
+def test_a_slice_of_exactly_100_pixels_counts_for_neither_samples_nor_tasks(counting: TaskCounting) -> None:
+    # The paper's rule is "more than 100 pixels": 100 itself is out, 101 is in, for both tables.
+    definition = Definition(task_counting=counting)
+    at_rule = [100] * 10
+    above = [101] * 10
+    assert sample_count(at_rule, definition) == 0 and sample_count(above, definition) == 10
+    assert task_count(at_rule, 2.0, definition) == 0
+    assert task_count(above, 2.0, definition) == (10 if counting is TaskCounting.GUIDES else 1)
+
+
+def test_guides_mode_counts_each_slice_with_a_neighbour_in_reach() -> None:
+    # 2 mm slices: reach = min(20, 20 // 2) = 10 slices. Slices 0, 5 and 40 exceed 100 pixels; 0 and 5 are within
+    # reach of each other, 40 is alone; slice 20 has exactly 100 pixels and is no guide nor a neighbour.
+    areas = [0] * 41
+    areas[0] = areas[5] = areas[40] = 150
+    areas[20] = 100
+    assert task_count(areas, 2.0, Definition(task_counting=TaskCounting.GUIDES)) == 2
+    assert task_count(areas, 2.0, Definition(task_counting=TaskCounting.WINDOWS)) == 2

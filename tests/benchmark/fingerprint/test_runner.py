@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import types
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +117,87 @@ def test_demo_collection_in_a_process_pool_equals_the_serial_pass(tmp_path: Path
             pooled = run_cases(reader, full=True, cache_dir=None, executor=pool)
             assert serial.fingerprints and pooled.fingerprints == serial.fingerprints
             assert pooled.errors == serial.errors
+
+
+def _changed(value: object, hint: object) -> object:
+    """A value of an option's type that differs from ``value`` (the option's default, or None)."""
+    import typing
+
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    kind = typing.get_origin(hint)
+    if kind in (typing.Union, types.UnionType):
+        return _changed(value, args[0])
+    if hint is bool:
+        return not value
+    if hint is str:
+        return f"{value}x"
+    if hint in (int, float):
+        return (value or 0) + 1
+    if kind is tuple:
+        return [*(value or ()), _changed(None, args[0])]
+    if kind is dict:
+        return {**(value or {}), "k": _changed(None, args[1])}
+    raise AssertionError(f"no changed value for {hint}")
+
+
+def _families() -> list[tuple[str, str]]:
+    import dataclasses
+
+    from benchmark.data.readers.registry import READERS
+
+    return [(str(family), f.name) for family, cls in READERS.items() for f in dataclasses.fields(cls.options_type)]
+
+
+@pytest.mark.parametrize(("family", "option"), _families())
+def test_every_layout_option_is_part_of_the_cache_key(family: str, option: str) -> None:
+    import dataclasses
+    import typing
+
+    from benchmark.data.dataset import reading_key
+    from benchmark.data.readers.registry import reader_class
+
+    options_type = reader_class(family).options_type
+    field = next(f for f in dataclasses.fields(options_type) if f.name == option)
+    default = None if field.default is dataclasses.MISSING else field.default
+    if field.default_factory is not dataclasses.MISSING:
+        default = field.default_factory()
+    base = card(OBJECTS, family=family, options={})
+    edited = card(OBJECTS, family=family, options={option: _changed(default, typing.get_type_hints(options_type)[
+        option])})
+    assert reading_key(edited) != reading_key(base)
+
+
+def test_card_content_that_changes_reading_is_part_of_the_cache_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmark.data.dataset import reading_key
+    from benchmark.data.readers.paired_folders import PairedFoldersReader
+
+    base = reading_key(card(OBJECTS))
+    for edited in (card(OBJECTS, channels=("CT", "PT")), card({"1": "liver", "2": "kidney"}),
+                   card(OBJECTS, ignore=["3"]), card(OBJECTS, encoding="per-file")):
+        assert reading_key(edited) != base
+    # Descriptions do not change what is read: the cache stays valid when a card's notes or name are edited.
+    assert reading_key(card(OBJECTS, name="Renamed", notes="more notes")) == base
+    monkeypatch.setattr(PairedFoldersReader, "reader_version", PairedFoldersReader.reader_version + 1)
+    assert reading_key(card(OBJECTS)) != base
+
+
+def test_editing_a_cards_option_is_not_served_stale_numbers(tmp_path: Path) -> None:
+    # PI-CAI-like card: label_remap folds ISUP grades 3..5 into one lesion object. Editing the remap must re-read the
+    # case: the cache key covers the card's reading, not only the files.
+    root = tmp_path / "ds"
+    image, label = labelled_phantom((24, 20, 12), seed=0)
+    label[label == 2] = 3
+    write_nifti(root / "c_t2w.nii.gz", image)
+    write_nifti(root / "c_seg.nii.gz", label)
+
+    def f5(remap: dict[str, int]):  # type: ignore[no-untyped-def]
+        return open_reader(card({"1": "gland", "2": "lesion"}, family="F5", channels=("T2W",), ignore=["3"],
+                                options={"channel_suffixes": {"T2W": "_t2w.nii.gz"}, "label_suffix": "_seg.nii.gz",
+                                         "label_remap": remap}), root)
+
+    cache = tmp_path / "cache"
+    first = run_cases(f5({}), full=True, cache_dir=cache, workers=1)
+    second = run_cases(f5({"3": 2}), full=True, cache_dir=cache, workers=1)
+
+    assert first.fingerprints[0].objects[1].voxels == 0
+    assert second.from_cache == 0 and second.fingerprints[0].objects[1].voxels == int((label == 3).sum())

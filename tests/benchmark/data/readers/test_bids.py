@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -265,9 +266,9 @@ def test_real_lps_mr_in_a_bids_tree_matches_nibabel(tmp_path: Path) -> None:
 
     anat = tmp_path / "ATLAS_2" / "Training" / "R001" / "sub-r001s001" / "ses-1" / "anat"
     anat.mkdir(parents=True)
-    (anat / f"sub-r001s001_ses-1_{MNI}_T1w.nii.gz").symlink_to(TOTALSEG_EXAMPLE / "mr.nii.gz")
-    (anat / f"sub-r001s001_ses-1_{MNI}_label-L_desc-T1lesion_mask.nii.gz").symlink_to(
-        TOTALSEG_EXAMPLE / "mr_seg.nii.gz")
+    shutil.copy(TOTALSEG_EXAMPLE / "mr.nii.gz", anat / f"sub-r001s001_ses-1_{MNI}_T1w.nii.gz")
+    mask = anat / f"sub-r001s001_ses-1_{MNI}_label-L_desc-T1lesion_mask.nii.gz"
+    shutil.copy(TOTALSEG_EXAMPLE / "mr_seg.nii.gz", mask)
     objects = json.loads((TOTALSEG_EXAMPLE / "labelmaps.json").read_text())["total_mr"]
     reader = BidsReader(_card(tmp_path, ATLAS, channels=("T1w",), objects=objects), tmp_path / "ATLAS_2")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -489,7 +490,7 @@ def test_rater_probability_needs_raters(tmp_path: Path) -> None:
 
 def test_annexed_files_are_discovered_and_fetched_before_reading(tmp_path: Path) -> None:
     root = tmp_path / "kits23"
-    store = tmp_path / "annex"
+    store = root / ".git" / "annex" / "objects"  # where a DataLad dataset keeps annexed content
     image, label = _phantom()
     (root / "case_00000").mkdir(parents=True)
     for name in ("imaging.nii.gz", "segmentation.nii.gz"):
@@ -520,8 +521,8 @@ def test_real_ct_in_a_kits23_folder_matches_nibabel(tmp_path: Path) -> None:
 
     folder = tmp_path / "kits23" / "case_00000"
     folder.mkdir(parents=True)
-    (folder / "imaging.nii.gz").symlink_to(TOTALSEG_EXAMPLE / "ct.nii.gz")
-    (folder / "segmentation.nii.gz").symlink_to(TOTALSEG_EXAMPLE / "ct_seg.nii.gz")
+    shutil.copy(TOTALSEG_EXAMPLE / "ct.nii.gz", folder / "imaging.nii.gz")
+    shutil.copy(TOTALSEG_EXAMPLE / "ct_seg.nii.gz", folder / "segmentation.nii.gz")
     objects = json.loads((TOTALSEG_EXAMPLE / "labelmaps.json").read_text())["total"]
     reader = _reader(tmp_path, tmp_path / "kits23", KITS, versions={"v1": {"objects": objects}})
 

@@ -572,3 +572,122 @@ def test_seg_referencing_a_missing_end_slice(tmp_path: Path) -> None:
     with pytest.raises(CaseLoadError, match=r"references 1 source instance\(s\) not among the 5 slices") as info:
         case.mask("liver")
     assert "1-1.dcm" in str(info.value) and str(series.folder) in str(info.value)
+
+
+# --- anonymised series, undecodable slices, links ------------------------------------------------------------------
+def _anonymise(series: Series, **values: Any) -> None:
+    """Rewrite every slice with the given attributes (e.g. an empty SeriesInstanceUID, as some anonymisers leave)."""
+    import pydicom
+
+    for path in series.files:
+        dataset = pydicom.dcmread(path)
+        for keyword, value in values.items():
+            setattr(dataset, keyword, value)
+        dataset.save_as(path)
+
+
+def test_series_with_empty_uids_is_read_like_gdcm_does(tmp_path: Path) -> None:
+    hu = hu_phantom(11)
+    case_dir = tmp_path / "data" / "c1"
+    series = write_series(case_dir / "s", hu)
+    _anonymise(series, SeriesInstanceUID="", StudyInstanceUID="")
+    (case_dir / "label.nii.gz").write_bytes(b"")
+
+    case = open_only(DicomReader(volume_card(tmp_path), tmp_path / "data"))
+
+    np.testing.assert_array_equal(case.image[0], series.canonical(hu))
+
+
+def test_empty_uid_series_are_told_apart_by_their_attributes(tmp_path: Path) -> None:
+    hu = hu_phantom(12)
+    case_dir = tmp_path / "data" / "c1"
+    portal = write_series(case_dir / "portal", hu, description="PORTAL")
+    arterial = write_series(case_dir / "arterial", hu_phantom(13), description="ARTERIAL")
+    _anonymise(portal, SeriesInstanceUID="", SeriesNumber=4)
+    _anonymise(arterial, SeriesInstanceUID="", SeriesNumber=5)
+    (case_dir / "label.nii.gz").write_bytes(b"")
+
+    ambiguous = open_only(DicomReader(volume_card(tmp_path), tmp_path / "data"))
+    with pytest.raises(CaseLoadError, match=r"2 image series match.*empty SeriesInstanceUID.*'PORTAL'"):
+        _ = ambiguous.image
+    chosen = open_only(DicomReader(volume_card(tmp_path, series_description="portal"), tmp_path / "data"))
+    np.testing.assert_array_equal(chosen.image[0], portal.canonical(hu))
+
+
+def test_folder_without_image_slices_counts_what_it_saw(tmp_path: Path) -> None:
+    series = write_series(tmp_path / "data" / "c1" / "s", hu_phantom(14))
+    _anonymise(series, Modality="RTSTRUCT")  # DICOM, but no image slice
+    (series.folder / "notes.txt").write_text("x")
+    (tmp_path / "data" / "c1" / "label.nii.gz").write_bytes(b"")
+    case = open_only(DicomReader(volume_card(tmp_path), tmp_path / "data"))
+
+    with pytest.raises(ImageReadError) as info:
+        _ = case.image
+
+    message = str(info.value)
+    assert "8 file(s) seen" in message and "2 not readable as DICOM" in message  # 6 slices, notes.txt, label
+    assert "6 DICOM file(s) that are not image slices" in message and "1-001.dcm" in message
+
+
+def test_a_truncated_slice_is_named(tmp_path: Path) -> None:
+    series = write_series(tmp_path / "data" / "c1" / "s", hu_phantom(15))
+    cut = series.files[2]
+    cut.write_bytes(cut.read_bytes()[:-100])
+    (tmp_path / "data" / "c1" / "label.nii.gz").write_bytes(b"")
+    case = open_only(DicomReader(volume_card(tmp_path), tmp_path / "data"))
+
+    with pytest.raises(ImageReadError) as info:
+        _ = case.image
+
+    assert str(info.value).startswith(f"{cut}: DICOM slice could not be decoded; 1 of 6 slice(s)")
+
+
+def test_a_link_loop_in_a_series_folder_is_walked_once(tmp_path: Path) -> None:
+    hu = hu_phantom(16)
+    series = write_series(tmp_path / "data" / "c1" / "study" / "s", hu)
+    (series.folder / "again").symlink_to(series.folder.parent)  # s/again -> study, which holds s: a cycle
+    (series.folder / "copy.dcm").symlink_to(series.files[0])    # a second name of one slice
+    (tmp_path / "data" / "c1" / "label.nii.gz").write_bytes(b"")
+    case = open_only(DicomReader(volume_card(tmp_path), tmp_path / "data"))
+
+    np.testing.assert_array_equal(case.image[0], series.canonical(hu))
+
+
+def test_a_link_leaving_the_dataset_fails_its_case(tmp_path: Path) -> None:
+    outside = write_series(tmp_path / "elsewhere" / "s", hu_phantom(17))
+    write_series(tmp_path / "data" / "c1" / "s", hu_phantom(18))
+    (tmp_path / "data" / "c1" / "s" / "extra").symlink_to(outside.folder)
+    (tmp_path / "data" / "c1" / "label.nii.gz").write_bytes(b"")
+    report = load_cases(DicomReader(volume_card(tmp_path), tmp_path / "data"))
+
+    (error,) = report.errors
+    assert report.cases == () and "c1/s/extra is a link to" in error.message
+    assert str(outside.folder) in error.message and "outside the dataset root" in error.message
+
+
+def test_a_png_mask_linked_from_outside_fails_its_case(tmp_path: Path) -> None:
+    root = tmp_path / "CHAOS"
+    chaos_mr(root)
+    first = root / "Train_Sets" / "MR" / "1" / "T2SPIR" / "Ground" / "liver_GT_000.png"
+    first.rename(tmp_path / "liver_GT_000.png")
+    first.symlink_to(tmp_path / "liver_GT_000.png")
+    case = open_only(DicomReader(chaos_card(tmp_path), root))
+
+    with pytest.raises(CaseLoadError, match="outside the dataset root"):
+        case.mask("liver")
+
+
+def test_a_per_file_label_volume_that_is_not_binary_fails(tmp_path: Path) -> None:
+    from tests.synthetic import write_nifti
+
+    write_series(tmp_path / "ds" / "P1" / "st" / "se", hu_phantom(19))
+    nodes = np.zeros((COLS, ROWS, SLICES), np.uint8)
+    nodes[2:4, 2:4, 1:3], nodes[8:10, 8:10, 2:4] = 1, 2  # two lesion ids in one structure's file
+    write_nifti(tmp_path / "ds" / "masks" / "P1" / "P1_lesion.nii.gz", nodes)
+    card = make_card(tmp_path, {"lesion": "lesion"}, {"case_glob": "P*", "labels": "volume",
+                                                      "label_paths": ["masks/{case}/{case}_{key}.nii.gz"],
+                                                      "label_transpose": [2, 1, 0]}, encoding="per-file")
+    case = open_only(DicomReader(card, tmp_path / "ds"))
+
+    with pytest.raises(CaseLoadError, match=r"P1_lesion\.nii\.gz: a per-structure mask must be binary.*\[0, 1, 2\]"):
+        case.mask("lesion")

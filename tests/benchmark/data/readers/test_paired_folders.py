@@ -299,18 +299,19 @@ def test_instance_same_file_name_in_both_folders(tmp_path: Path) -> None:
 
 def test_annexed_files_are_discovered_and_fetched_before_reading(tmp_path: Path) -> None:
     root, store = tmp_path / "ds", tmp_path / "annex"
+    objects = root / ".git" / "annex" / "objects"  # where a DataLad dataset keeps annexed content
     _pair(store, "liver_0.nii.gz", "liver_0_label.nii.gz")
     (root / "imagesTr").mkdir(parents=True)
     (root / "labelsTr").mkdir()
-    (root / "imagesTr/liver_0.nii.gz").symlink_to(tmp_path / "objects/image")
-    (root / "labelsTr/liver_0.nii.gz").symlink_to(tmp_path / "objects/label")
+    (root / "imagesTr/liver_0.nii.gz").symlink_to(objects / "image")
+    (root / "labelsTr/liver_0.nii.gz").symlink_to(objects / "label")
     fetched: list[Path] = []
 
     def fetch(paths: Sequence[Path]) -> None:  # what "datalad get" does: make the link targets present
         fetched.extend(paths)
-        (tmp_path / "objects").mkdir(exist_ok=True)
-        shutil.copy(store / "liver_0.nii.gz", tmp_path / "objects/image")
-        shutil.copy(store / "liver_0_label.nii.gz", tmp_path / "objects/label")
+        objects.mkdir(parents=True, exist_ok=True)
+        shutil.copy(store / "liver_0.nii.gz", objects / "image")
+        shutil.copy(store / "liver_0_label.nii.gz", objects / "label")
 
     reader = PairedFoldersReader(_card(tmp_path, {}), root, fetch=fetch)
     entries = reader.discover().entries
@@ -365,7 +366,11 @@ def test_duplicate_case_key_and_missing_channel_suffix_are_case_errors(tmp_path:
 
     messages = " | ".join(e.message for e in found.errors)
     assert "duplicate image" in messages and "amos_0003.nii.gz" in messages and "label without image" in messages
-    assert [e.case_id for e in found.entries] == ["amos_0001"]
+    # One rule for a repeated case key: every copy is excluded, and the error names both files.
+    assert [e.case_id for e in found.entries] == []
+    (duplicate,) = [e for e in found.errors if "duplicate image" in e.message]
+    assert duplicate.case_id == "amos_0001" and "both are excluded" in duplicate.message
+    assert "imagesTr/amos_0001_0000.nii.gz" in duplicate.message and duplicate.path.parent.name == "imagesVa"
 
 
 def test_label_values_not_on_the_card_raise_naming_the_label_file(tmp_path: Path) -> None:
@@ -453,8 +458,8 @@ def test_totalsegmentator_example_as_nnunet_raw(tmp_path: Path) -> None:
     root = tmp_path / "Dataset999_TotalSegExample"
     (root / "imagesTr").mkdir(parents=True)
     (root / "labelsTr").mkdir()
-    (root / "imagesTr/x_0000.nii.gz").symlink_to(TOTALSEG_EXAMPLE / "ct.nii.gz")
-    (root / "labelsTr/x.nii.gz").symlink_to(TOTALSEG_EXAMPLE / "ct_seg.nii.gz")
+    shutil.copy(TOTALSEG_EXAMPLE / "ct.nii.gz", root / "imagesTr/x_0000.nii.gz")
+    shutil.copy(TOTALSEG_EXAMPLE / "ct_seg.nii.gz", root / "labelsTr/x.nii.gz")
     names = json.loads((TOTALSEG_EXAMPLE / "labelmaps.json").read_text())["total"]
     present = np.unique(read_volume(TOTALSEG_EXAMPLE / "ct_seg.nii.gz").array)
     objects = {str(int(v)): names[str(int(v))] for v in present if v != 0}

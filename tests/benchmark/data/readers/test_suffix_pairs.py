@@ -295,3 +295,81 @@ def test_load_cases_reports_the_bad_case_and_loads_the_others(tmp_path: Path) ->
     errors = {e.case_id: e.message for e in report.errors}
     assert set(errors) == {"lnq2023-train-0002", "lnq2023-train-0004"}
     assert "[9]" in errors["lnq2023-train-0002"] and "image without label" in errors["lnq2023-train-0004"]
+
+
+def test_promise12_raw_files_are_part_of_the_case(tmp_path: Path) -> None:
+    root = tmp_path / "PROMISE12"
+    _itk_pair(root, "training_data/Case00.mhd", "training_data/Case00_segmentation.mhd")
+    reader = _reader(tmp_path, root, PROMISE, channels=("T2",), objects={"1": "prostate"}, ignore=("2",))
+
+    (entry,) = reader.discover().entries
+
+    folder = root / "training_data"
+    assert entry.data_files == (folder / "Case00.raw", folder / "Case00_segmentation.raw")
+    assert entry.files[-2:] == entry.data_files  # fetched, content-keyed and verified with the headers
+
+
+def test_a_header_naming_a_missing_data_file_fails_its_case(tmp_path: Path) -> None:
+    root = tmp_path / "PROMISE12"
+    _itk_pair(root, "training_data/Case00.mhd", "training_data/Case00_segmentation.mhd")
+    _itk_pair(root, "training_data/Case01.mhd", "training_data/Case01_segmentation.mhd", seed=1)
+    (root / "training_data" / "Case01.raw").unlink()
+    reader = _reader(tmp_path, root, PROMISE, channels=("T2",), objects={"1": "prostate"}, ignore=("2",))
+
+    found = reader.discover()
+
+    assert [e.case_id for e in found.entries] == ["Case00"]
+    (error,) = found.errors
+    assert error.case_id == "Case01" and "Case01.mhd: header names data file(s)" in error.message
+    assert "Case01.raw" in error.message
+
+
+@pytest.mark.parametrize(("field", "files"), [
+    ("ElementDataFile = LIST\nslice0.raw\nslice1.raw", ["slice0.raw", "slice1.raw"]),
+    ("ElementDataFile = part%02d.raw 1 3 1", ["part01.raw", "part02.raw", "part03.raw"]),
+    ("ElementDataFile = LOCAL", []),
+])
+def test_metaimage_data_file_lists_and_patterns(tmp_path: Path, field: str, files: list[str]) -> None:
+    from benchmark.data.readers.data_files import referenced_files
+
+    header = tmp_path / "x.mhd"
+    header.write_text(f"ObjectType = Image\nNDims = 3\nDimSize = 2 2 2\nElementType = MET_SHORT\n{field}\n")
+    assert referenced_files(header) == tuple(tmp_path / name for name in files)
+
+
+def test_detached_nrrd_and_analyze_pairs(tmp_path: Path) -> None:
+    from benchmark.data.readers.data_files import referenced_files
+
+    header = tmp_path / "x.nhdr"
+    header.write_text("NRRD0004\ntype: short\ndimension: 3\nsizes: 2 2 2\nencoding: raw\ndata file: x.raw\n\n")
+    assert referenced_files(header) == (tmp_path / "x.raw",)
+    assert referenced_files(tmp_path / "brain.hdr") == (tmp_path / "brain.img",)
+    bad = tmp_path / "bad.mhd"
+    bad.write_text("ObjectType = Image\nNDims = 3\n")
+    with pytest.raises(LayoutError, match=r"bad\.mhd: MetaImage header has no ElementDataFile"):
+        referenced_files(bad)
+
+
+def test_promise12_reads_again_after_its_content_is_dropped(tmp_path: Path, git_identity: Path) -> None:
+    # A real DataLad data home: the .raw files are annexed beside the .mhd headers; after a drop, reading a case
+    # must fetch the headers' data files too (before, 0 of 4 cases read).
+    from benchmark.data.dataset import load_cases
+    from benchmark.home.data_home import DataHome
+
+    source = tmp_path / "PROMISE12"
+    truth = {f"Case0{i}": _itk_pair(source, f"training_data/Case0{i}.mhd",
+                                    f"training_data/Case0{i}_segmentation.mhd", seed=i) for i in range(4)}
+    promise = _card(tmp_path, PROMISE, channels=("T2",), objects={"1": "prostate"}, ignore=("2",))
+    home = DataHome(tmp_path / "data-home")
+    home.install(promise, source)
+    home.drop(promise.id)
+    raw = home.path / promise.id / "training_data" / "Case00.raw"
+    assert raw.is_symlink() and not raw.exists()  # annexed, content absent
+
+    report = load_cases(home.open_reader(promise))
+
+    assert report.errors == () and [c.case_id for c in report.cases] == sorted(truth)
+    for case in report.cases:
+        image, label = truth[case.case_id]
+        np.testing.assert_array_equal(case.image[0], image)
+        np.testing.assert_array_equal(case.mask("prostate"), label == 1)
