@@ -15,11 +15,11 @@ from tests.cards import write_card
 
 @pytest.fixture(scope="module")
 def small_home(git_identity_module: Path, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
-    """``home`` (DataHome with D1 installed from a folder), ``catalog``, ``cards`` (folder) and ``root``."""
+    """``home`` (DataHome with U1 installed from a folder), ``catalog``, ``cards`` (folder) and ``root``."""
     root = tmp_path_factory.mktemp("runner")
     cards = root / "cards"
-    write_card(cards, "D1", OBJECTS, name="Toy liver")
+    write_card(cards, "U1", OBJECTS, name="Toy liver")
     home = DataHome(root / "home")
     catalog = load_catalog(cards)
-    home.install(catalog.get("D1"), write_dataset(root / "source"))
+    home.install(catalog.get("U1"), write_dataset(root / "source"))
     return SimpleNamespace(home=home, catalog=catalog, cards=cards, root=root)

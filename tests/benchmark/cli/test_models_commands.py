@@ -23,7 +23,7 @@ def test_list_json_with_status(capsys: pytest.CaptureFixture[str], tmp_path: Pat
 def test_check_runs_the_conformance_kit_then_the_dice_check(small_home: SimpleNamespace, tmp_path: Path,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
     where = ["--cards", str(small_home.cards), "--home", str(small_home.home.path)]
-    assert main(["models", *where, "check", "Naive-Propagation", "D1", "--subset", "train",
+    assert main(["models", *where, "check", "Naive-Propagation", "U1", "--subset", "train",
                  "--out", str(tmp_path / "reports"), "--json"]) == 0
     out = capsys.readouterr().out
     assert "Naive-Propagation: conforms (8/8 checks passed)" in out

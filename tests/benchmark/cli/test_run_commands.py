@@ -19,7 +19,7 @@ def _call(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str
 
 
 def _where(home: SimpleNamespace) -> list[str]:
-    return ["--home", str(home.home.path), "--cards", str(home.cards), "--datasets", "D1"]
+    return ["--home", str(home.home.path), "--cards", str(home.cards), "--datasets", "U1"]
 
 
 def test_run_then_list_show_export(small_home: SimpleNamespace, tmp_path: Path,

@@ -20,7 +20,7 @@ MODELS = ["tests.benchmark.runner.doubles:Slow", "Naive-Propagation"]
 
 
 def _args(home: SimpleNamespace, store: Path) -> list[str]:
-    return ["run", "--home", str(home.home.path), "--cards", str(home.cards), "--datasets", "D1", "--subset", "all",
+    return ["run", "--home", str(home.home.path), "--cards", str(home.cards), "--datasets", "U1", "--subset", "all",
             "--store", str(store), "--models", *MODELS]
 
 

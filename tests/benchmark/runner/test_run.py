@@ -34,7 +34,7 @@ def comparable(frame):  # type: ignore[no-untyped-def]
 
 
 def _config(tmp_path: Path, **values: object) -> RunConfig:
-    base = RunConfig(store=tmp_path / "results.sqlite", datasets=("D1",), subset=EvalSubset.ALL, models=BASELINES)
+    base = RunConfig(store=tmp_path / "results.sqlite", datasets=("U1",), subset=EvalSubset.ALL, models=BASELINES)
     return replace(base, **values)  # type: ignore[arg-type]
 
 
@@ -68,7 +68,7 @@ def test_every_present_object_gets_a_row_with_metrics_prompt_and_provenance(smal
     assert naive.n_reference == int(liver.sum()) and naive.reference_volume_mm3 == pytest.approx(
         liver.sum() * 0.9 * 0.9 * 2.0)
     assert naive.seconds is not None and naive.seconds > 0 and naive.peak_rss_mb and naive.peak_rss_mb > 10
-    assert naive.data_version == small_home.home.commit("D1") and naive.subset in ("train", "val")
+    assert naive.data_version == small_home.home.commit("U1") and naive.subset in ("train", "val")
     assert naive.machine_id in machines and machines[naive.machine_id]["cpu_count"] >= 1
     box = next(r for r in rows if r.model == "Box-Fill" and r.case_id == "case_0" and r.object_name == "liver")
     assert box.prompt_kind == "box3d" and box.prompt_leaks == "z-extent" and json.loads(str(box.prompt_box))[2] <= 2
@@ -126,7 +126,7 @@ def test_an_unreadable_case_is_one_failed_row_per_model(small_home: SimpleNamesp
 
 
 def test_ablation_settings(small_home: SimpleNamespace, tmp_path: Path) -> None:
-    config = _config(tmp_path, settings=(Setting.SLICE_DEVIATION, Setting.THICKNESS), datasets=("D1",))
+    config = _config(tmp_path, settings=(Setting.SLICE_DEVIATION, Setting.THICKNESS), datasets=("U1",))
     _run(small_home, config)
     with ResultStore.open(config.store) as store:
         rows = [r for r in store.rows("default") if r.object_name == "liver" and r.case_id == "case_0"]
@@ -155,10 +155,10 @@ def test_unknown_and_missing_inputs_are_named(small_home: SimpleNamespace, tmp_p
         _run(small_home, _config(tmp_path, datasets=("D99",)))
     from benchmark.data.catalog import Catalog
 
-    extra = small_home.catalog.get("D1")
-    catalog = Catalog((replace(extra, id="D2", name="Other"), extra))
-    with pytest.raises(DatasetNotInstalledError, match="propbench datasets install D2 --from"):
-        run_benchmark(_config(tmp_path, datasets=("D2",)), home=small_home.home, catalog=catalog,
+    extra = small_home.catalog.get("U1")
+    catalog = Catalog((replace(extra, id="U2", name="Other"), extra))
+    with pytest.raises(DatasetNotInstalledError, match="propbench datasets install U2 --from"):
+        run_benchmark(_config(tmp_path, datasets=("U2",)), home=small_home.home, catalog=catalog,
                       cache_dir=tmp_path)
 
 
