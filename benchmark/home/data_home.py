@@ -4,9 +4,10 @@ Layout::
 
     <home>/                 superdataset (README.md in git; .gitmodules records each dataset's ID and source)
     <home>/<dataset id>/    one DataLad dataset per dataset, in its native layout, treated as read-only
+    <home>/.git/propbench/  the suite's lock, staging area and journal (see benchmark.home.transactions)
 
-Each subdataset's HEAD commit is the dataset's *data version*, stamped on every Case read from it. ``install`` accepts
-three kinds of source (``SourceKind``):
+Each subdataset's HEAD commit is the dataset's *data version*, stamped on every Case read from it. ``install``
+accepts three kinds of source (``SourceKind``):
 
 - ``url``: an http(s) URL of a file or an archive. ``datalad download-url`` fetches it and records the URL, so that
   ``get`` can fetch it again after ``drop``. Archives (.zip, .tar, .tar.gz, .tgz, .tar.bz2, .tar.xz) are extracted
@@ -16,26 +17,35 @@ three kinds of source (``SourceKind``):
 - ``folder``: a folder holding an already-downloaded copy. The user's files are registered without being altered,
   moved or copied: the folder becomes a git-annex directory special remote with ``importtree=yes`` and its tree is
   imported with ``git annex import --no-content`` (each file hashed, nothing stored) and merged. ``get`` copies
-  content from the folder on demand and ``drop`` frees it again. Measured with git-annex 10.20261026 (PyPI wheel):
-  import, get and drop all work, so the fallback (copying the files in) is not needed. git-annex always treats an
-  import remote as untrusted, so ``drop`` first checks live that the folder still holds each file unchanged
-  (``git annex checkpresentkey``) and only then drops without git-annex's own copy count.
-- ``datalad``: an existing DataLad dataset (a path or a URL), cloned with ``datalad clone`` as a subdataset, so its
-  commit stays the upstream commit.
+  content from the folder on demand and ``drop`` frees it again. git-annex knows the folder's files by size, time
+  and inode only, so content decides here (``benchmark.home.folder_source``): ``drop`` frees a file only after
+  hashing its copy in the folder, ``verify`` hashes the folder's files, and a file replaced by an identical copy
+  stays valid.
+- ``datalad``: an existing DataLad dataset or git repository (a path or a URL), cloned with ``datalad clone``, so
+  its commit stays the upstream commit. A git repository with files git does not track is refused unless ``--kind``
+  says whether to clone it or to register its folder.
 
-The source, its kind and the dataset ID are recorded in the superdataset's ``.gitmodules`` (``propbench-id``,
-``propbench-source``, ``propbench-source-kind``), which leaves the subdataset's own history untouched.
+Symbolic links: links inside the dataset are followed, links leaving it are reported per case, loops are detected
+(see benchmark.home.source_links for the install side).
+
+Crash safety: a dataset is made in a staging folder, moved into place with one rename and registered with one
+commit; a failure or a kill at any step leaves the data home as it was or as after the install, and the next
+command finishes or undoes an interrupted one (benchmark.home.transactions). Installs refuse a source in which the
+card's reader finds no case, and the data home or a folder inside it. The source, its kind and the dataset ID are
+recorded in the superdataset's ``.gitmodules`` (``propbench-id``, ``propbench-source``, ``propbench-source-kind``),
+which leaves the subdataset's own history untouched. Without a git identity, the data home's own commits use a
+repository-local one (benchmark.home.installation).
 """
+
 
 from __future__ import annotations
 
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from urllib.parse import urlsplit
+from pathlib import Path
 
 from benchmark.data.cards import DatasetCard
 from benchmark.data.dataset import open_reader
@@ -49,10 +59,14 @@ from benchmark.errors import (
     UnknownDatasetError,
 )
 from benchmark.home import datalad_ops as ops
-from benchmark.home.sources import ARCHIVE_SUFFIXES, SourceKind, local_addresses, resolve_source
+from benchmark.home import folder_source, git_ops, installation, transactions
+from benchmark.home.installation import SOURCE_REMOTE
+from benchmark.home.source_links import LinkScan, SourceLink, scan_links
+from benchmark.home.sources import SourceKind, resolve_source
 
 __all__ = [
     "HOME_ENV",
+    "SOURCE_REMOTE",
     "InstallResult",
     "DatasetStatus",
     "VerifyReport",
@@ -65,16 +79,8 @@ _FETCH_LOCK = threading.Lock()
 HOME_ENV = "PROPBENCH_HOME"
 #: The data home when neither ``--home`` nor ``$PROPBENCH_HOME`` is given, relative to the user's home folder.
 DEFAULT_HOME = Path(".local/share/propbench/home")
-#: Name of the git-annex special remote of a ``folder`` source.
-SOURCE_REMOTE = "propbench-source"
-#: Where downloaded archives are kept inside a subdataset (hidden, so readers skip it).
-ARCHIVE_DIR = Path(".propbench/archives")
-_README = """# PropSAM Bench data home
-
-A DataLad superdataset. Each subdataset (`<dataset id>/`) holds one dataset in its native layout and is treated as
-read-only; its commit is the data version recorded with every result. Manage it with
-`propbench datasets install|get|drop|status|verify`; `.gitmodules` records where each dataset came from.
-"""
+#: Files a DataLad create leaves in a data home before its first commit.
+_CREATE_LEFTOVERS = frozenset({".git", ".datalad", ".noannex", ".gitmodules", ".gitattributes", "README.md"})
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,7 @@ class InstallResult:
         source: The source as recorded (an absolute path for local sources).
         source_kind: The kind of source.
         already_installed: True when the dataset was already installed from the same source (nothing was done).
+        links: The symbolic links met in a folder source: followed ones, and those left out with why.
     """
 
     dataset_id: str
@@ -96,6 +103,7 @@ class InstallResult:
     source: str
     source_kind: SourceKind
     already_installed: bool = False
+    links: tuple[SourceLink, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -173,20 +181,21 @@ class DataHome:
         return cls(Path.home() / DEFAULT_HOME)
 
     def ensure(self) -> None:
-        """Create the superdataset (with a README kept in git) unless it exists.
+        """Create the superdataset (with a README kept in git) unless it exists; repair one that an interrupted
+        create left without a commit.
 
         Raises:
             InstallError: ``path`` is a non-empty folder that is not a DataLad dataset, or a file.
         """
         if ops.is_dataset(self.path):
-            return
+            if git_ops.head(self.path) is not None:
+                self._settle()
+                return
+            self._clear_unborn()
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise InstallError(f"data home {self.path} exists and is not a DataLad dataset; expected an empty or "
                                f"absent folder (choose another with --home or ${HOME_ENV})")
-        # git only: the superdataset holds subdataset links and its README, never large files
-        ops.create(self.path, annex=False)
-        (self.path / "README.md").write_text(_README, encoding="utf-8")
-        ops.save(self.path, paths=[self.path / "README.md"], message="[propbench] describe the data home")
+        installation.create_home(self.path)
 
     def dataset_path(self, dataset_id: str) -> Path:
         """``<home>/<dataset_id>``.
@@ -200,12 +209,14 @@ class DataHome:
 
     def is_installed(self, dataset_id: str) -> bool:
         """True when ``<home>/<dataset_id>`` is an installed dataset."""
-        return ops.is_dataset(self.path) and ops.is_dataset(self.dataset_path(dataset_id))
+        self._settle()
+        return self._installed(dataset_id)
 
     def installed_ids(self) -> tuple[str, ...]:
         """IDs of the installed datasets, sorted."""
         if not ops.is_dataset(self.path):
             return ()
+        self._settle()
         return tuple(sorted(_record_id(r) for r in ops.subdatasets(self.path) if r.installed))
 
     def require(self, dataset_id: str, card: DatasetCard | None = None) -> Path:
@@ -226,7 +237,7 @@ class DataHome:
             f"data, a folder holding a downloaded copy, or a DataLad dataset{hint}")
 
     def install(self, card: DatasetCard, source: str | Path, *, kind: SourceKind | str | None = None) -> InstallResult:
-        """Install ``card``'s dataset from ``source`` as ``<home>/<card.id>`` and save the data home.
+        """Install ``card``'s dataset from ``source`` as ``<home>/<card.id>``, atomically (see the module docstring).
 
         Args:
             card: The dataset's card.
@@ -234,36 +245,71 @@ class DataHome:
             kind: Force the kind of source; detected from ``source`` when None (see ``resolve_source``).
 
         Raises:
-            InstallError: The source does not exist or does not fit ``kind``, or the ID is installed from another
-                source.
-            DataLadError: A DataLad step failed; the half-made subdataset is removed again.
+            InstallError: The source does not exist, does not fit ``kind``, overlaps the data home or holds no case
+                of the card's layout, or the ID is installed from another source.
+            DataLadError: A DataLad step failed; the data home is left as it was.
         """
         text, found_kind = resolve_source(source, kind)
         target = self.dataset_path(card.id)
-        if self.is_installed(card.id):
-            recorded = self._record(card.id).properties.get("propbench-source", "")
-            if recorded == text:
-                return InstallResult(card.id, target, self.commit(card.id), text, found_kind, already_installed=True)
-            raise InstallError(f"dataset {card.id} is already installed in {target} from {recorded or 'unknown'}; "
-                               f"got another source {text}; to change the source, remove it first "
-                               f"(datalad remove -d {self.path} {target}) or use another data home (--home)")
-        if os.path.lexists(target):
+        scan = None
+        if os.path.isabs(text):
+            self._refuse_overlap(Path(text))
+        if found_kind is SourceKind.FOLDER:
+            folder = Path(text)
+            if not any(folder.iterdir()):
+                raise InstallError(f"install source {folder} is an empty folder; expected a downloaded copy of the "
+                                   f"dataset")
+            installation.check_layout(card, folder, source=text)
+            scan = scan_links(folder)
+        self._settle()
+        if os.path.lexists(target) and not self._installed(card.id):
             raise InstallError(f"cannot install {card.id}: {target} exists and is not an installed dataset; "
                                f"expected nothing at that path (move it away)")
-        if found_kind is SourceKind.FOLDER:
-            self._check_folder(Path(text))
         self.ensure()
-        try:
-            self._fill(target, text, found_kind, card)
-            message = f"[propbench] install {card.id} from {text} ({found_kind.value})"
-            ops.save(self.path, paths=[target], message=message)  # registers a new subdataset
-            ops.set_submodule_properties(self.path, target, {
-                "propbench-id": card.id, "propbench-source": text, "propbench-source-kind": found_kind.value})
-            ops.save(self.path, paths=[self.path / ".gitmodules"], message=f"{message}: record the source")
-        except BenchmarkError:
-            self._undo(target)
-            raise
-        return InstallResult(card.id, target, ops.head_commit(target), text, found_kind)
+        identity = installation.commit_identity(self.path)
+        with transactions.home_lock(self.path):
+            transactions.recover(self.path)
+            if self._installed(card.id):
+                return self._reinstall(card, text, found_kind)
+            if os.path.lexists(target):
+                raise InstallError(f"cannot install {card.id}: {target} exists and is not an installed dataset; "
+                                   f"expected nothing at that path (move it away)")
+            self._install_locked(card, text, found_kind, scan, identity)
+        for link in scan.reported if scan is not None else ():
+            _LOG.warning("%s: %s", card.id, link.describe())
+        return InstallResult(card.id, target, ops.head_commit(target), text, found_kind,
+                             links=scan.links if scan is not None else ())
+
+    def remove(self, dataset_id: str) -> None:
+        """Remove an installed dataset from the data home (a source folder is left as it is).
+
+        Its content is dropped first, with the same checks as ``drop``, so nothing whose only copy is here is lost.
+
+        Raises:
+            InstallError: Files of the dataset are modified or untracked, or a cloned dataset has commits that no
+                remote holds.
+            DataLadError: A file's content could not be dropped safely; nothing was removed.
+        """
+        root = self.require(dataset_id)
+        with transactions.home_lock(self.path):
+            transactions.recover(self.path)
+            dirty = [f"{s.path} ({s.state})" for s in ops.file_states(root) if s.state != "clean"]
+            if dirty:
+                raise InstallError(f"cannot remove {dataset_id}: {len(dirty)} file(s) of {root} differ from its "
+                                   f"commit ({', '.join(dirty[:5])}); expected a clean dataset (save or move them)")
+            if _kind(self._record(dataset_id)) is SourceKind.DATALAD and git_ops.unpublished_commits(root):
+                raise InstallError(f"cannot remove {dataset_id}: {root} has commits that none of its remotes holds; "
+                                   f"expected the commits of its source only (push them first)")
+            self._drop_checked(dataset_id, root, None)
+            aside = transactions.private_dir(self.path) / "removing" / dataset_id
+            journal = transactions.Journal(action=transactions.Action.REMOVE, dataset_id=dataset_id,
+                                           head=git_ops.head(self.path) or "", aside=str(aside))
+            transactions.write_journal(self.path, journal)
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(root, aside)
+            transactions.pause_point("remove:aside")
+            transactions.roll_back(self.path, journal)  # completes a removal
+            transactions.clear_journal(self.path)
 
     def commit(self, dataset_id: str) -> str:
         """The subdataset's HEAD commit (the data version)."""
@@ -295,15 +341,17 @@ class DataHome:
             self._fetch(dataset_id, root, wanted)
 
     def drop(self, dataset_id: str, paths: Sequence[Path] | None = None) -> None:
-        """Free the content of ``paths`` (everything when None); it can be fetched again with ``get``.
+        """Free the content of ``paths`` (everything when None) once another copy is known to be fetchable.
+
+        For a folder source, each file's copy in the folder is hashed first; for other sources git-annex checks
+        that a remote it trusts holds the file.
 
         Raises:
-            DataLadError: The content could not be fetched again (e.g. a source folder changed since install).
+            DataLadError: A file's only good copy is here (a source folder changed or lost it, a remote lacks it);
+                nothing of the selection is dropped then.
         """
         root = self.require(dataset_id)
-        targets = None if paths is None else self._inside(root, paths)
-        remote = SOURCE_REMOTE if _kind(self._record(dataset_id)) is SourceKind.FOLDER else None
-        ops.drop(root, targets, check_remote=remote)
+        self._drop_checked(dataset_id, root, None if paths is None else self._inside(root, paths))
 
     def status(self, dataset_id: str | None = None) -> tuple[DatasetStatus, ...]:
         """The state of ``dataset_id``, or of every installed dataset (sorted by ID) when None."""
@@ -312,28 +360,126 @@ class DataHome:
             return (self._status(self._record(dataset_id)),)
         if not ops.is_dataset(self.path):
             return ()
+        self._settle()
         records = [r for r in ops.subdatasets(self.path) if r.installed]
         return tuple(self._status(r) for r in sorted(records, key=_record_id))
 
-    def verify(self, dataset_id: str) -> VerifyReport:
-        """Check present content against its checksums (``git annex fsck``), that the worktree is clean, that a
-        source folder still holds every file unchanged, and that the data home records the subdataset's commit."""
+    def verify(self, dataset_id: str, *, checksum_source: bool = True) -> VerifyReport:
+        """Check present content against its checksums (``git annex fsck``, or ``git fsck`` without git-annex), that
+        the worktree is clean, that a source folder still holds every file's content, and that the data home
+        records the subdataset's commit. A check that cannot run is reported as a problem; the others still run.
+
+        Args:
+            dataset_id: The dataset.
+            checksum_source: Hash every file of a source folder; when False, only files whose size, time or inode
+                changed are hashed (a byte changed with its time restored then goes unnoticed).
+        """
         root = self.require(dataset_id)
         record = self._record(dataset_id)
-        problems = list(ops.fsck_present(root))
-        problems += [f"{s.path}: {s.state} in the worktree of {root}; expected clean (the data home is read-only)"
-                     for s in ops.file_states(root) if s.state != "clean"]
+        problems: list[str] = []
+        _collect(problems, "content checksums",
+                 lambda: ops.fsck_present(root) if ops.has_annex(root) else git_ops.fsck_git(root))
+        _collect(problems, "worktree", lambda: tuple(
+            f"{s.path}: {s.state} in the worktree of {root}; expected clean (the data home is read-only)"
+            for s in ops.file_states(root) if s.state != "clean"))
         if _kind(record) is SourceKind.FOLDER:
-            source = record.properties.get("propbench-source", "?")
-            problems += [f"{p}: no longer unchanged in the source folder {source}; expected it as at install "
-                         f"(get could not fetch it again)" for p in ops.missing_from_remote(root, SOURCE_REMOTE)]
-        recorded, head = record.recorded_commit, ops.head_commit(root)
-        if recorded != head:
-            problems.append(f"the data home {self.path} records commit {recorded[:12]} for {dataset_id}, but the "
-                            f"subdataset is at {head[:12]}; expected the same commit (save the data home)")
+            _collect(problems, "source folder", lambda: self._source_problems(root, record, checksum_source))
+
+        def recorded_commit() -> tuple[str, ...]:
+            recorded, head = record.recorded_commit, ops.head_commit(root)
+            if recorded == head:
+                return ()
+            return (f"the data home {self.path} records commit {recorded[:12]} for {dataset_id}, but the subdataset "
+                    f"is at {head[:12]}; expected the same commit (save the data home)",)
+
+        _collect(problems, "recorded commit", recorded_commit)
         return VerifyReport(dataset_id, tuple(problems))
 
+    def verify_all(self, dataset_ids: Sequence[str] | None = None, *,
+                   checksum_source: bool = True) -> tuple[VerifyReport, ...]:
+        """``verify`` of each dataset (every installed one when None); one that cannot be verified at all is
+        reported with why, and the others are still verified."""
+        reports = []
+        for dataset_id in dataset_ids if dataset_ids is not None else self.installed_ids():
+            try:
+                reports.append(self.verify(dataset_id, checksum_source=checksum_source))
+            except Exception as err:  # noqa: BLE001  (whatever one dataset does, the others are verified)
+                reports.append(VerifyReport(dataset_id, (f"could not be verified: {type(err).__name__}: {err}",)))
+        return tuple(reports)
+
     # --- internals --------------------------------------------------------------------------------------------------
+
+    def _installed(self, dataset_id: str) -> bool:
+        return ops.is_dataset(self.path) and ops.is_dataset(self.dataset_path(dataset_id))
+
+    def _settle(self) -> None:
+        """Finish or undo a change a dead writer left (nothing while this process is the writer)."""
+        if transactions.held(self.path) or not ops.is_dataset(self.path) \
+                or not transactions.needs_recovery(self.path):
+            return
+        with transactions.home_lock(self.path):
+            transactions.recover(self.path)
+
+    def _clear_unborn(self) -> None:
+        """Empty a data home left without a commit by an interrupted create, so that it is made again (datasets of
+        failed installs in it, themselves without a commit, go too)."""
+        entries = sorted(p.name for p in self.path.iterdir())
+        others = [name for name in entries if name not in _CREATE_LEFTOVERS
+                  and not (ops.is_dataset(self.path / name) and git_ops.head(self.path / name) is None)]
+        if others:
+            raise InstallError(f"data home {self.path} was left half-made by an interrupted create (it has no "
+                               f"commit) and holds {others}; expected only DataLad's own files; move those away")
+        _LOG.warning("data home %s was left half-made by an interrupted create (no commit); making it again",
+                     self.path)
+        for name in entries:
+            transactions.remove_tree(self.path / name)
+
+    def _refuse_overlap(self, source: Path) -> None:
+        if source.is_relative_to(self.path) or self.path.is_relative_to(source):
+            raise InstallError(f"install source {source} overlaps the data home {self.path}; expected a folder or "
+                               f"dataset outside it that does not contain it")
+
+    def _reinstall(self, card: DatasetCard, text: str, kind: SourceKind) -> InstallResult:
+        target = self.dataset_path(card.id)
+        recorded = self._record(card.id).properties.get("propbench-source", "")
+        if recorded == text:
+            return InstallResult(card.id, target, ops.head_commit(target), text, kind, already_installed=True)
+        raise InstallError(f"dataset {card.id} is already installed in {target} from {recorded or 'unknown'}; "
+                           f"got another source {text}; to change the source, remove it first "
+                           f"(propbench datasets remove {card.id}) or use another data home (--home)")
+
+    def _install_locked(self, card: DatasetCard, text: str, kind: SourceKind, scan: LinkScan | None,
+                        identity: git_ops.GitIdentity | None) -> None:
+        """Stage, check, move and register (under the writer lock); any failure undoes every step."""
+        staging = transactions.staging_dir(self.path, card.id)
+        target = self.dataset_path(card.id)
+        journal = None
+        try:
+            installation.fill(staging, text, kind, card, scan, identity)
+            if kind is not SourceKind.FOLDER:
+                installation.check_layout(card, staging, source=text, fetch=lambda paths: ops.get(staging, paths))
+            transactions.pause_point("install:staged")
+            journal = transactions.Journal(action=transactions.Action.INSTALL, dataset_id=card.id,
+                                           head=git_ops.head(self.path) or "")
+            transactions.write_journal(self.path, journal)
+            os.rename(staging, target)
+            transactions.pause_point("install:moved")
+            properties = {"path": card.id, "url": text if kind is SourceKind.DATALAD else f"./{card.id}"}
+            dataset_uuid = ops.dataset_uuid(target)
+            if dataset_uuid:
+                properties["datalad-id"] = dataset_uuid
+            properties.update({"propbench-id": card.id, "propbench-source": text, "propbench-source-kind": kind.value})
+            git_ops.register_subdataset(self.path, card.id, properties,
+                                        message=f"[propbench] install {card.id} from {text} ({kind.value})")
+            transactions.pause_point("install:committed")
+        except BaseException:
+            if journal is not None:
+                transactions.roll_back(self.path, journal)
+            if os.path.lexists(staging):
+                transactions.remove_tree(staging)
+            transactions.clear_journal(self.path)
+            raise
+        transactions.clear_journal(self.path)
 
     def _record(self, dataset_id: str) -> ops.SubdatasetRecord:
         root = self.dataset_path(dataset_id)
@@ -341,8 +487,8 @@ class DataHome:
             if record.path == root:
                 return record
         raise DatasetNotInstalledError(f"{root} is a dataset but not registered in the data home {self.path} "
-                                       f"(expected it in {self.path / '.gitmodules'}); it is left from an interrupted "
-                                       f"install: remove {root} and install {dataset_id} again")
+                                       f"(expected it in {self.path / '.gitmodules'}); it was not made by propbench: "
+                                       f"move it away and install {dataset_id} again")
 
     def _status(self, record: ops.SubdatasetRecord) -> DatasetStatus:
         states = ops.file_states(record.path)
@@ -351,39 +497,38 @@ class DataHome:
                              all(s.state == "clean" for s in states), len(data), sum(s.present for s in data),
                              record.properties.get("propbench-source", ""), _kind(record))
 
-    def _fill(self, target: Path, source: str, kind: SourceKind, card: DatasetCard) -> None:
-        if kind is SourceKind.DATALAD:
-            ops.clone(source, target, superdataset=self.path)
-            return
-        ops.create(target, description=f"{card.id}: {card.name}")  # registered by the data home's next save
-        if kind is SourceKind.FOLDER:
-            ops.import_folder(target, Path(source), remote=SOURCE_REMOTE)
-            return
-        host = urlsplit(source).hostname or ""
-        allowed = local_addresses(host)
-        if allowed:
-            # git-annex refuses loopback and private addresses unless allowed; the user named this host explicitly
-            ops.set_config(target, "annex.security.allowed-ip-addresses", allowed)
-        name = PurePosixPath(urlsplit(source).path).name
-        archive = ops.download(target, source, Path(name))
-        if name.lower().endswith(ARCHIVE_SUFFIXES):
-            ops.extract_archive(target, archive, keep_as=ARCHIVE_DIR / name)
+    def _source_problems(self, root: Path, record: ops.SubdatasetRecord, checksum: bool) -> tuple[str, ...]:
+        source = record.properties.get("propbench-source", "?")
+        check = folder_source.check_source(root, Path(source), SOURCE_REMOTE, checksum_all=checksum)
+        return tuple(f"{path}: no longer in the source folder {source} as installed: {why}; expected the content "
+                     f"recorded at install (get could not fetch it again)" for path, why in check.changed)
 
-    def _check_folder(self, folder: Path) -> None:
-        if folder.is_relative_to(self.path) or self.path.is_relative_to(folder):
-            raise InstallError(f"install source {folder} overlaps the data home {self.path}; expected a folder "
-                               f"outside it that does not contain it")
-        if not any(folder.iterdir()):
-            raise InstallError(f"install source {folder} is an empty folder; expected a downloaded copy of the "
-                               f"dataset")
-
-    def _undo(self, target: Path) -> None:
-        if not ops.is_dataset(target):
+    def _drop_checked(self, dataset_id: str, root: Path, targets: Sequence[Path] | None) -> None:
+        """Drop ``targets`` (everything when None) of the dataset, checked as ``drop`` describes."""
+        if not ops.has_annex(root):
+            return  # every file is in git: nothing to free
+        record = self._record(dataset_id)
+        if _kind(record) is not SourceKind.FOLDER:
+            ops.drop(root, targets)
             return
-        try:
-            ops.remove_subdataset(self.path, target)
-        except DataLadError as err:  # the install's own error is the one to raise; say what is left behind
-            _LOG.warning("the failed install left %s behind, and removing it failed: %s", target, err)
+        source = record.properties.get("propbench-source", "?")
+        selection = None if targets is None else [p.relative_to(root) for p in targets]
+        check = folder_source.check_source(root, Path(source), SOURCE_REMOTE, selection, present_only=True)
+        if check.stale and not check.changed:
+            folder_source.refresh(root, SOURCE_REMOTE)
+            check = folder_source.check_source(root, Path(source), SOURCE_REMOTE, selection, present_only=True)
+            if check.stale:
+                check = folder_source.SourceCheck(check.verified, check.changed + tuple(
+                    (p, "git-annex does not recognise it even after importing the folder again") for p in check.stale),
+                    ())
+        if check.changed:
+            shown = "; ".join(f"{p}: {why}" for p, why in check.changed[:5])
+            more = f"; ... ({len(check.changed)} files)" if len(check.changed) > 5 else ""
+            raise DataLadError(f"drop: refusing to drop {len(check.changed)} file(s) of {root}: the source folder "
+                               f"{source} no longer holds their content (checked by checksum), so the copy here is "
+                               f"the only one ({shown}{more}); expected the source folder as it was when installed; "
+                               f"nothing was dropped")
+        ops.drop(root, [root / p for p in check.verified], verified_elsewhere=True)
 
     def _inside(self, root: Path, paths: Sequence[Path]) -> list[Path]:
         inside = []
@@ -402,9 +547,22 @@ class DataHome:
             record = self._record(dataset_id)
             if _kind(record) is not SourceKind.FOLDER:
                 raise
-            source = record.properties.get("propbench-source", "?")
-            raise DataLadError(f"{err} (the content comes from the source folder {source}; check that it still holds "
-                               f"the files unchanged)") from err
+            # files replaced by identical copies: git-annex fetches them once it has imported the folder again
+            folder_source.refresh(root, SOURCE_REMOTE)
+            try:
+                ops.get(root, paths)
+            except DataLadError:
+                source = record.properties.get("propbench-source", "?")
+                raise DataLadError(f"{err} (the content comes from the source folder {source}; check that it still "
+                                   f"holds the files unchanged: propbench datasets verify {dataset_id})") from err
+
+
+def _collect(problems: list[str], check: str, run: Callable[[], Iterable[str]]) -> None:
+    """Add the problems ``run()`` returns; a check that fails is itself a problem, and the next check runs."""
+    try:
+        problems.extend(run())
+    except BenchmarkError as err:
+        problems.append(f"the {check} check could not run: {err}")
 
 
 def _record_id(record: ops.SubdatasetRecord) -> str:

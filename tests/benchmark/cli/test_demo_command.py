@@ -101,3 +101,30 @@ def test_real_run_installs_once(capsys: pytest.CaptureFixture[str], git_identity
     assert status == 0
     assert out.count("already installed, left as it is") == 2
     assert "0 dataset(s) installed, 2 already present" in out and "demo sources" not in out
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_failed_write_leaves_the_previous_sources_folder_as_it_was(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A data home fetches content from the sources folder: a write that fails midway (disk full, a kill) must not
+    # leave it half-written. The demo command's writes go through collection.write_dataset.
+    dataset = replace(collection.demo_dataset("DEMO-CASE"), cases=1)
+    root = collection.write_dataset(dataset, tmp_path / "DEMO-CASE")
+    before = _files(root)
+    (tmp_path / ".DEMO-CASE.partial-999999999").mkdir()  # left by a writer that was killed
+
+    def fail_midway(folder: Path, *args: Any) -> None:
+        (folder / "case_00000").mkdir()
+        (folder / "case_00000" / "imaging.nii.gz").write_bytes(b"half written")
+        raise OSError("No space left on device")
+
+    monkeypatch.setitem(collection._WRITERS, dataset.family, fail_midway)
+    with pytest.raises(OSError, match="No space left"):
+        collection.write_dataset(dataset, root, seed=1)
+    assert _files(root) == before and sorted(p.name for p in tmp_path.iterdir()) == ["DEMO-CASE"]
+    monkeypatch.undo()
+    rewritten = collection.write_dataset(dataset, root, seed=1)
+    assert _files(rewritten) != before and sorted(p.name for p in tmp_path.iterdir()) == ["DEMO-CASE"]

@@ -1,0 +1,122 @@
+"""Datasets installed from a local folder: registering its files, and checking by content that the folder still
+holds them.
+
+The folder becomes a git-annex directory special remote with ``importtree=yes`` (``datalad_ops.import_folder``);
+git-annex copies content from it on demand. git-annex knows an imported file by its size, modification time and
+inode, so on its own it would trust a file whose bytes changed with its time restored (bit rot, ``cp -p``, a
+restore from backup), and distrust an identical copy of a file (new inode). Here content decides: ``check_source``
+hashes the folder's files with ``git annex calckey`` and compares them with the keys recorded at install.
+A file whose content is unchanged but that git-annex no longer recognises is *stale*; ``refresh`` imports the
+folder again without content, after which git-annex fetches it again (the dataset's commit does not change).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmark.home import git_ops
+from benchmark.home.source_links import LinkScan
+
+__all__ = ["SourceCheck", "check_source", "refresh", "add_aliases"]
+
+
+@dataclass(frozen=True)
+class SourceCheck:
+    """What ``check_source`` found.
+
+    Attributes:
+        verified: Files (relative to the dataset) whose content the source folder holds unchanged.
+        changed: (file, why) for each file the folder no longer holds unchanged: missing, unreadable, leaving the
+            folder through a link, or different content.
+        stale: Of the verified files, those git-annex would not fetch before a ``refresh``.
+    """
+
+    verified: tuple[Path, ...]
+    changed: tuple[tuple[Path, str], ...]
+    stale: tuple[Path, ...]
+
+
+def check_source(dataset: Path, source: Path, remote: str, paths: Sequence[Path] | None = None, *,
+                 present_only: bool = False, checksum_all: bool = True) -> SourceCheck:
+    """Check that ``source`` holds the recorded content of the annexed files of ``dataset``.
+
+    Args:
+        dataset: The dataset root.
+        source: The folder it was installed from.
+        remote: The git-annex remote of that folder.
+        paths: Files or folders of the dataset to check (every annexed file when None).
+        present_only: Check only files whose content is in the dataset (what ``drop`` would free).
+        checksum_all: Hash every file. When False, files that git-annex still recognises (same size, time and
+            inode) are taken as unchanged and only the others are hashed.
+    """
+    pairs = git_ops.annexed_keys(dataset, paths, present_only=present_only)
+    if not pairs:
+        return SourceCheck((), (), ())
+    known = dict(zip((key for _, key in pairs), git_ops.checkpresent(dataset, remote, [key for _, key in pairs]),
+                     strict=True))
+    to_hash = list(pairs) if checksum_all else [(path, key) for path, key in pairs if not known[key]]
+    changed = dict(_compare(dataset, Path(source), to_hash))
+    verified = tuple(path for path, _ in pairs if path not in changed)
+    by_path = dict(pairs)
+    stale = tuple(path for path in verified if not known[by_path[path]])
+    return SourceCheck(verified, tuple(sorted(changed.items())), stale)
+
+
+def refresh(dataset: Path, remote: str) -> None:
+    """Let git-annex learn the folder's files again (see the module docstring)."""
+    git_ops.refresh_import(dataset, remote, git_ops.branch(dataset))
+
+
+def add_aliases(dataset: Path, scan: LinkScan) -> tuple[Path, ...]:
+    """Record each file reached through a followed link as an annexed file with its real file's content (staged in
+    ``dataset``, not committed).
+
+    Returns:
+        The aliases whose real file was not imported (the caller reports them).
+    """
+    if not scan.aliases:
+        return ()
+    keys = dict(git_ops.annexed_keys(dataset))
+    recorded = [(alias, keys[real]) for alias, real in scan.aliases if real in keys]
+    git_ops.add_alias_keys(dataset, recorded)
+    return tuple(alias for alias, real in scan.aliases if real not in keys)
+
+
+def _compare(dataset: Path, source: Path, pairs: Sequence[tuple[Path, str]]) -> list[tuple[Path, str]]:
+    """(file, why) for each file whose source copy does not hash to its key."""
+    problems: list[tuple[Path, str]] = []
+    if not source.is_dir():
+        return [(path, f"the source folder {source} does not exist") for path, _ in pairs]
+    root = source.resolve()
+    by_backend: dict[str, list[tuple[Path, str, Path]]] = defaultdict(list)
+    for path, key in pairs:
+        where = source / path
+        try:
+            real = where.resolve(strict=True)
+        except (OSError, RuntimeError):
+            problems.append((path, f"{where} is missing from the source folder"))
+            continue
+        if not real.is_relative_to(root):
+            problems.append((path, f"{where} now leads outside the source folder (to {real})"))
+            continue
+        by_backend[key.split("-", 1)[0]].append((path, key, real))
+    for backend, items in by_backend.items():
+        unique = sorted({real for _, _, real in items})
+        computed = dict(zip(unique, git_ops.calckeys(dataset, unique, backend), strict=True))
+        for path, key, real in items:
+            found = computed[real]
+            if found is None:
+                problems.append((path, f"{real} could not be read ({_why_unreadable(real)})"))
+            elif found != key:
+                problems.append((path, f"{real} has other content (checksum key {found}, recorded {key})"))
+    return problems
+
+
+def _why_unreadable(path: Path) -> str:
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return "not a regular file" if not path.is_file() else "git annex calckey failed"
