@@ -61,7 +61,8 @@ from benchmark.errors import (
 from benchmark.home import datalad_ops as ops
 from benchmark.home import folder_source, git_ops, installation, transactions
 from benchmark.home.installation import SOURCE_REMOTE
-from benchmark.home.source_links import LinkScan, SourceLink, scan_links
+from benchmark.home.records import DatasetStatus, InstallResult, VerifyReport
+from benchmark.home.source_links import scan_links
 from benchmark.home.sources import SourceKind, resolve_source
 
 __all__ = [
@@ -79,68 +80,6 @@ _FETCH_LOCK = threading.Lock()
 HOME_ENV = "PROPBENCH_HOME"
 #: The data home when neither ``--home`` nor ``$PROPBENCH_HOME`` is given, relative to the user's home folder.
 DEFAULT_HOME = Path(".local/share/propbench/home")
-#: Files a DataLad create leaves in a data home before its first commit.
-_CREATE_LEFTOVERS = frozenset({".git", ".datalad", ".noannex", ".gitmodules", ".gitattributes", "README.md"})
-
-
-@dataclass(frozen=True)
-class InstallResult:
-    """What ``DataHome.install`` did.
-
-    Attributes:
-        dataset_id: Catalog ID.
-        path: The subdataset root, ``<home>/<dataset_id>``.
-        commit: The subdataset's HEAD commit (the data version).
-        source: The source as recorded (an absolute path for local sources).
-        source_kind: The kind of source.
-        already_installed: True when the dataset was already installed from the same source (nothing was done).
-        links: The symbolic links met in a folder source: followed ones, and those left out with why.
-    """
-
-    dataset_id: str
-    path: Path
-    commit: str
-    source: str
-    source_kind: SourceKind
-    already_installed: bool = False
-    links: tuple[SourceLink, ...] = ()
-
-
-@dataclass(frozen=True)
-class DatasetStatus:
-    """The state of one installed dataset.
-
-    Attributes:
-        dataset_id: Catalog ID.
-        path: The subdataset root.
-        commit: Its HEAD commit.
-        clean: True when its worktree has no modified, added, deleted or untracked file.
-        n_files: Files tracked, not counting DataLad's and the suite's hidden files.
-        n_present: Of those, the files whose content is on disk.
-        source: The install source, as recorded.
-        source_kind: The kind of source (None if not recorded).
-    """
-
-    dataset_id: str
-    path: Path
-    commit: str
-    clean: bool
-    n_files: int
-    n_present: int
-    source: str
-    source_kind: SourceKind | None = None
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """The outcome of ``DataHome.verify``: ``ok`` when ``problems`` is empty; one line per problem."""
-
-    dataset_id: str
-    problems: tuple[str, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
 
 
 @dataclass(frozen=True)
@@ -191,7 +130,7 @@ class DataHome:
             if git_ops.head(self.path) is not None:
                 self._settle()
                 return
-            self._clear_unborn()
+            installation.clear_unborn(self.path)
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise InstallError(f"data home {self.path} exists and is not a DataLad dataset; expected an empty or "
                                f"absent folder (choose another with --home or ${HOME_ENV})")
@@ -274,7 +213,7 @@ class DataHome:
             if os.path.lexists(target):
                 raise InstallError(f"cannot install {card.id}: {target} exists and is not an installed dataset; "
                                    f"expected nothing at that path (move it away)")
-            self._install_locked(card, text, found_kind, scan, identity)
+            installation.install_staged(self.path, card, text, found_kind, scan, identity)
         for link in scan.reported if scan is not None else ():
             _LOG.warning("%s: %s", card.id, link.describe())
         return InstallResult(card.id, target, ops.head_commit(target), text, found_kind,
@@ -301,15 +240,7 @@ class DataHome:
                 raise InstallError(f"cannot remove {dataset_id}: {root} has commits that none of its remotes holds; "
                                    f"expected the commits of its source only (push them first)")
             self._drop_checked(dataset_id, root, None)
-            aside = transactions.private_dir(self.path) / "removing" / dataset_id
-            journal = transactions.Journal(action=transactions.Action.REMOVE, dataset_id=dataset_id,
-                                           head=git_ops.head(self.path) or "", aside=str(aside))
-            transactions.write_journal(self.path, journal)
-            aside.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(root, aside)
-            transactions.pause_point("remove:aside")
-            transactions.roll_back(self.path, journal)  # completes a removal
-            transactions.clear_journal(self.path)
+            transactions.remove_subdataset(self.path, dataset_id)
 
     def commit(self, dataset_id: str) -> str:
         """The subdataset's HEAD commit (the data version)."""
@@ -383,7 +314,9 @@ class DataHome:
             f"{s.path}: {s.state} in the worktree of {root}; expected clean (the data home is read-only)"
             for s in ops.file_states(root) if s.state != "clean"))
         if _kind(record) is SourceKind.FOLDER:
-            _collect(problems, "source folder", lambda: self._source_problems(root, record, checksum_source))
+            source = Path(record.properties.get("propbench-source", ""))
+            _collect(problems, "source folder",
+                     lambda: folder_source.source_problems(root, source, SOURCE_REMOTE, checksum_all=checksum_source))
 
         def recorded_commit() -> tuple[str, ...]:
             recorded, head = record.recorded_commit, ops.head_commit(root)
@@ -420,20 +353,6 @@ class DataHome:
         with transactions.home_lock(self.path):
             transactions.recover(self.path)
 
-    def _clear_unborn(self) -> None:
-        """Empty a data home left without a commit by an interrupted create, so that it is made again (datasets of
-        failed installs in it, themselves without a commit, go too)."""
-        entries = sorted(p.name for p in self.path.iterdir())
-        others = [name for name in entries if name not in _CREATE_LEFTOVERS
-                  and not (ops.is_dataset(self.path / name) and git_ops.head(self.path / name) is None)]
-        if others:
-            raise InstallError(f"data home {self.path} was left half-made by an interrupted create (it has no "
-                               f"commit) and holds {others}; expected only DataLad's own files; move those away")
-        _LOG.warning("data home %s was left half-made by an interrupted create (no commit); making it again",
-                     self.path)
-        for name in entries:
-            transactions.remove_tree(self.path / name)
-
     def _refuse_overlap(self, source: Path) -> None:
         if source.is_relative_to(self.path) or self.path.is_relative_to(source):
             raise InstallError(f"install source {source} overlaps the data home {self.path}; expected a folder or "
@@ -447,39 +366,6 @@ class DataHome:
         raise InstallError(f"dataset {card.id} is already installed in {target} from {recorded or 'unknown'}; "
                            f"got another source {text}; to change the source, remove it first "
                            f"(propbench datasets remove {card.id}) or use another data home (--home)")
-
-    def _install_locked(self, card: DatasetCard, text: str, kind: SourceKind, scan: LinkScan | None,
-                        identity: git_ops.GitIdentity | None) -> None:
-        """Stage, check, move and register (under the writer lock); any failure undoes every step."""
-        staging = transactions.staging_dir(self.path, card.id)
-        target = self.dataset_path(card.id)
-        journal = None
-        try:
-            installation.fill(staging, text, kind, card, scan, identity)
-            if kind is not SourceKind.FOLDER:
-                installation.check_layout(card, staging, source=text, fetch=lambda paths: ops.get(staging, paths))
-            transactions.pause_point("install:staged")
-            journal = transactions.Journal(action=transactions.Action.INSTALL, dataset_id=card.id,
-                                           head=git_ops.head(self.path) or "")
-            transactions.write_journal(self.path, journal)
-            os.rename(staging, target)
-            transactions.pause_point("install:moved")
-            properties = {"path": card.id, "url": text if kind is SourceKind.DATALAD else f"./{card.id}"}
-            dataset_uuid = ops.dataset_uuid(target)
-            if dataset_uuid:
-                properties["datalad-id"] = dataset_uuid
-            properties.update({"propbench-id": card.id, "propbench-source": text, "propbench-source-kind": kind.value})
-            git_ops.register_subdataset(self.path, card.id, properties,
-                                        message=f"[propbench] install {card.id} from {text} ({kind.value})")
-            transactions.pause_point("install:committed")
-        except BaseException:
-            if journal is not None:
-                transactions.roll_back(self.path, journal)
-            if os.path.lexists(staging):
-                transactions.remove_tree(staging)
-            transactions.clear_journal(self.path)
-            raise
-        transactions.clear_journal(self.path)
 
     def _record(self, dataset_id: str) -> ops.SubdatasetRecord:
         root = self.dataset_path(dataset_id)
@@ -497,38 +383,16 @@ class DataHome:
                              all(s.state == "clean" for s in states), len(data), sum(s.present for s in data),
                              record.properties.get("propbench-source", ""), _kind(record))
 
-    def _source_problems(self, root: Path, record: ops.SubdatasetRecord, checksum: bool) -> tuple[str, ...]:
-        source = record.properties.get("propbench-source", "?")
-        check = folder_source.check_source(root, Path(source), SOURCE_REMOTE, checksum_all=checksum)
-        return tuple(f"{path}: no longer in the source folder {source} as installed: {why}; expected the content "
-                     f"recorded at install (get could not fetch it again)" for path, why in check.changed)
-
     def _drop_checked(self, dataset_id: str, root: Path, targets: Sequence[Path] | None) -> None:
         """Drop ``targets`` (everything when None) of the dataset, checked as ``drop`` describes."""
         if not ops.has_annex(root):
             return  # every file is in git: nothing to free
         record = self._record(dataset_id)
-        if _kind(record) is not SourceKind.FOLDER:
+        if _kind(record) is SourceKind.FOLDER:
+            source = Path(record.properties.get("propbench-source", ""))
+            folder_source.drop_checked(root, source, SOURCE_REMOTE, targets)
+        else:
             ops.drop(root, targets)
-            return
-        source = record.properties.get("propbench-source", "?")
-        selection = None if targets is None else [p.relative_to(root) for p in targets]
-        check = folder_source.check_source(root, Path(source), SOURCE_REMOTE, selection, present_only=True)
-        if check.stale and not check.changed:
-            folder_source.refresh(root, SOURCE_REMOTE)
-            check = folder_source.check_source(root, Path(source), SOURCE_REMOTE, selection, present_only=True)
-            if check.stale:
-                check = folder_source.SourceCheck(check.verified, check.changed + tuple(
-                    (p, "git-annex does not recognise it even after importing the folder again") for p in check.stale),
-                    ())
-        if check.changed:
-            shown = "; ".join(f"{p}: {why}" for p, why in check.changed[:5])
-            more = f"; ... ({len(check.changed)} files)" if len(check.changed) > 5 else ""
-            raise DataLadError(f"drop: refusing to drop {len(check.changed)} file(s) of {root}: the source folder "
-                               f"{source} no longer holds their content (checked by checksum), so the copy here is "
-                               f"the only one ({shown}{more}); expected the source folder as it was when installed; "
-                               f"nothing was dropped")
-        ops.drop(root, [root / p for p in check.verified], verified_elsewhere=True)
 
     def _inside(self, root: Path, paths: Sequence[Path]) -> list[Path]:
         inside = []

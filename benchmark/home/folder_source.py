@@ -18,10 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.errors import DataLadError
+from benchmark.home import datalad_ops as ops
 from benchmark.home import git_ops
 from benchmark.home.source_links import LinkScan
 
-__all__ = ["SourceCheck", "check_source", "refresh", "add_aliases"]
+__all__ = ["SourceCheck", "check_source", "source_problems", "drop_checked", "refresh", "add_aliases"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,38 @@ def check_source(dataset: Path, source: Path, remote: str, paths: Sequence[Path]
     by_path = dict(pairs)
     stale = tuple(path for path in verified if not known[by_path[path]])
     return SourceCheck(verified, tuple(sorted(changed.items())), stale)
+
+
+def source_problems(dataset: Path, source: Path, remote: str, *, checksum_all: bool = True) -> tuple[str, ...]:
+    """One line per annexed file of ``dataset`` that ``source`` no longer holds (``verify``'s check)."""
+    check = check_source(dataset, source, remote, checksum_all=checksum_all)
+    return tuple(f"{path}: no longer in the source folder {source} as installed: {why}; expected the content "
+                 f"recorded at install (get could not fetch it again)" for path, why in check.changed)
+
+
+def drop_checked(dataset: Path, source: Path, remote: str, targets: Sequence[Path] | None) -> None:
+    """Drop the present content of ``targets`` (absolute paths in ``dataset``; everything when None) after hashing
+    each file's copy in ``source``; nothing is dropped when one of them is not there unchanged.
+
+    Raises:
+        DataLadError: A file's copy in the folder is missing or differs, so the one in the dataset is the only one.
+    """
+    selection = None if targets is None else [p.relative_to(dataset) for p in targets]
+    check = check_source(dataset, source, remote, selection, present_only=True)
+    if check.stale and not check.changed:
+        refresh(dataset, remote)  # identical copies: let git-annex know them, so that get works after the drop
+        check = check_source(dataset, source, remote, selection, present_only=True)
+        unknown = tuple((p, "git-annex does not recognise it even after importing the folder again")
+                        for p in check.stale)
+        check = SourceCheck(check.verified, check.changed + unknown, ())
+    if check.changed:
+        shown = "; ".join(f"{p}: {why}" for p, why in check.changed[:5])
+        more = f"; ... ({len(check.changed)} files)" if len(check.changed) > 5 else ""
+        raise DataLadError(f"drop: refusing to drop {len(check.changed)} file(s) of {dataset}: the source folder "
+                           f"{source} no longer holds their content (checked by checksum), so the copy here is the "
+                           f"only one ({shown}{more}); expected the source folder as it was when installed; nothing "
+                           f"was dropped")
+    ops.drop(dataset, [dataset / p for p in check.verified], verified_elsewhere=True)
 
 
 def refresh(dataset: Path, remote: str) -> None:

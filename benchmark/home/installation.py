@@ -24,7 +24,8 @@ from benchmark.home import folder_source, git_ops, transactions
 from benchmark.home.source_links import LinkScan
 from benchmark.home.sources import ARCHIVE_SUFFIXES, SourceKind, local_addresses
 
-__all__ = ["SOURCE_REMOTE", "ARCHIVE_DIR", "commit_identity", "create_home", "fill", "check_layout"]
+__all__ = ["SOURCE_REMOTE", "ARCHIVE_DIR", "commit_identity", "create_home", "clear_unborn", "fill", "check_layout",
+           "install_staged"]
 
 _LOG = logging.getLogger(__name__)
 #: Name of the git-annex special remote of a ``folder`` source.
@@ -32,6 +33,8 @@ SOURCE_REMOTE = "propbench-source"
 #: Where downloaded archives are kept inside a subdataset (hidden, so readers skip it).
 ARCHIVE_DIR = Path(".propbench/archives")
 _SAID: set[str] = set()
+#: Files a DataLad create leaves in a data home before its first commit.
+_CREATE_LEFTOVERS = frozenset({".git", ".datalad", ".noannex", ".gitmodules", ".gitattributes", "README.md"})
 _README = """# PropSAM Bench data home
 
 A DataLad superdataset. Each subdataset (`<dataset id>/`) holds one dataset in its native layout and is treated as
@@ -82,6 +85,59 @@ def create_home(home: Path) -> None:
             transactions.remove_tree(partial)
 
 
+def clear_unborn(home: Path) -> None:
+    """Empty a data home left without a commit by an interrupted create, so that it is made again (datasets of
+    failed installs in it, themselves without a commit, go too).
+
+    Raises:
+        InstallError: It holds anything else (nothing of it is deleted then).
+    """
+    entries = sorted(p.name for p in home.iterdir())
+    others = [name for name in entries if name not in _CREATE_LEFTOVERS
+              and not (ops.is_dataset(home / name) and git_ops.head(home / name) is None)]
+    if others:
+        raise InstallError(f"data home {home} was left half-made by an interrupted create (it has no commit) and "
+                           f"holds {others}; expected only DataLad's own files; move those away")
+    _LOG.warning("data home %s was left half-made by an interrupted create (no commit); making it again", home)
+    for name in entries:
+        transactions.remove_tree(home / name)
+
+
+def install_staged(home: Path, card: DatasetCard, source: str, kind: SourceKind, scan: LinkScan | None,
+                   identity: git_ops.GitIdentity | None) -> None:
+    """Make ``<home>/<card.id>`` from ``source``: fill and check it in the staging folder, move it into place, and
+    register it with one commit (call under the writer lock). Any failure undoes every step."""
+    staging = transactions.staging_dir(home, card.id)
+    target = home / card.id
+    journal = None
+    try:
+        fill(staging, source, kind, card, scan, identity)
+        if kind is not SourceKind.FOLDER:  # a folder source was checked before anything was made
+            check_layout(card, staging, source=source, fetch=lambda paths: ops.get(staging, paths))
+        transactions.pause_point("install:staged")
+        journal = transactions.Journal(action=transactions.Action.INSTALL, dataset_id=card.id,
+                                       head=git_ops.head(home) or "")
+        transactions.write_journal(home, journal)
+        os.rename(staging, target)
+        transactions.pause_point("install:moved")
+        properties = {"path": card.id, "url": source if kind is SourceKind.DATALAD else f"./{card.id}"}
+        dataset_uuid = ops.dataset_uuid(target)
+        if dataset_uuid:
+            properties["datalad-id"] = dataset_uuid
+        properties.update({"propbench-id": card.id, "propbench-source": source, "propbench-source-kind": kind.value})
+        git_ops.register_subdataset(home, card.id, properties,
+                                    message=f"[propbench] install {card.id} from {source} ({kind.value})")
+        transactions.pause_point("install:committed")
+    except BaseException:
+        if journal is not None:
+            transactions.roll_back(home, journal)
+        if os.path.lexists(staging):
+            transactions.remove_tree(staging)
+        transactions.clear_journal(home)
+        raise
+    transactions.clear_journal(home)
+
+
 def fill(staging: Path, source: str, kind: SourceKind, card: DatasetCard, scan: LinkScan | None,
          identity: git_ops.GitIdentity | None) -> None:
     """Make the dataset of ``card`` at ``staging`` from ``source`` (clone, folder import or download)."""
@@ -93,7 +149,6 @@ def fill(staging: Path, source: str, kind: SourceKind, card: DatasetCard, scan: 
             ops.create(staging, description=description)
     if identity is not None:  # git-annex commits on every later get and drop too
         git_ops.set_local_identity(staging, identity)
-    transactions.pause_point("install:staging")
     if kind is SourceKind.DATALAD:
         return
     if kind is SourceKind.FOLDER:

@@ -50,6 +50,7 @@ __all__ = [
     "clear_journal",
     "recover",
     "roll_back",
+    "remove_subdataset",
     "remove_tree",
     "pause_point",
 ]
@@ -221,6 +222,19 @@ def roll_back(home: Path, journal: Journal) -> str:
         if leftover is not None and os.path.lexists(leftover):
             remove_tree(leftover)
     return f"completed the interrupted removal of {name}{note}"
+
+
+def remove_subdataset(home: Path, dataset_id: str) -> None:
+    """Take the subdataset ``dataset_id`` out of the data home: move it aside, unregister it in one commit, delete
+    it (call under ``home_lock``, once its content is dropped). A kill at any step is completed by ``recover``."""
+    aside = private_dir(home) / "removing" / dataset_id
+    journal = Journal(action=Action.REMOVE, dataset_id=dataset_id, head=git_ops.head(home) or "", aside=str(aside))
+    write_journal(home, journal)
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(home / dataset_id, aside)
+    pause_point("remove:aside")
+    roll_back(home, journal)  # completes a removal
+    clear_journal(home)
 
 
 def remove_tree(path: Path) -> None:

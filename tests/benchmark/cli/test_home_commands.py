@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from benchmark.cli.main import main
+from benchmark.home import datalad_ops
 from tests.cards import write_card
 from tests.synthetic import labelled_phantom, write_nifti
 
@@ -157,15 +158,20 @@ def test_remove_then_install_from_another_source(capsys: pytest.CaptureFixture[s
 
 def test_verify_reports_each_dataset_and_exits_1(capsys: pytest.CaptureFixture[str], git_identity: Path,
                                                  tmp_path: Path) -> None:
-    prefix = _cards_and_home(tmp_path, "D1", "D2")
-    for dataset_id in ("D1", "D2"):
-        assert _run(capsys, *prefix, "install", dataset_id, "--from", str(_cases(tmp_path / dataset_id)))[0] == 0
-    (tmp_path / "datahome" / "D1" / ".git" / "index").write_bytes(b"broken")
+    prefix = _cards_and_home(tmp_path, "D1", "D2", "D3")
+    plain = tmp_path / "plain"  # a DataLad dataset without git-annex (every file in git)
+    datalad_ops.create(plain, annex=False)
+    datalad_ops.save(_cases(plain), message="cases")
+    sources = {"D1": plain, "D2": _cases(tmp_path / "two"), "D3": _cases(tmp_path / "three")}
+    for dataset_id, source in sources.items():
+        assert _run(capsys, *prefix, "install", dataset_id, "--from", str(source))[0] == 0
+    (tmp_path / "datahome" / "D2" / ".git" / "index").write_bytes(b"broken")
     status, out, _ = _run(capsys, *prefix, "verify")
     lines = out.splitlines()
-    assert status == 1 and lines[0].startswith("D1: ") and "problem(s)" in lines[0] and lines[-1] == "D2: ok"
-    status, out, _ = _run(capsys, *prefix, "verify", "D2", "--fast")
-    assert (status, out) == (0, "D2: ok\n")
+    assert status == 1 and lines[0] == "D1: ok" and lines[-1] == "D3: ok"
+    assert lines[1].startswith("D2: ") and "problem(s)" in lines[1] and "could not run" in out
+    status, out, _ = _run(capsys, *prefix, "verify", "D3", "--fast")
+    assert (status, out) == (0, "D3: ok\n")
 
 
 def test_install_prints_the_links_it_left_out(capsys: pytest.CaptureFixture[str], git_identity: Path,

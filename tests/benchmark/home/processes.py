@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -11,14 +12,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["MAIN", "SMALL_DEMO", "PropbenchProcess", "run_propbench", "start_propbench", "marker_hook"]
+__all__ = ["MAIN", "SMALL_DEMO", "small_demo", "PropbenchProcess", "run_propbench", "start_propbench",
+           "marker_hook"]
 
 #: ``python -c`` code that runs ``propbench`` with the remaining arguments.
 MAIN = "import sys; from benchmark.cli.main import main; sys.exit(main(sys.argv[1:]))"
-#: The same, with every demo dataset cut to one labelled case (the real demo command, quicker).
-SMALL_DEMO = ("import sys; from dataclasses import replace; from benchmark.demo import collection; "
-              "collection.DEMO_DATASETS = tuple(replace(d, cases=1) for d in collection.DEMO_DATASETS); "
-              "from benchmark.cli.main import main; sys.exit(main(sys.argv[1:]))")
+
+
+def small_demo(ids: Sequence[str] = ()) -> str:
+    """``python -c`` code for ``propbench`` with the demo collection cut to one labelled case per dataset (and to the
+    datasets ``ids`` when given): the real demo command, quicker."""
+    keep = f" if d.id in {list(ids)!r}" if ids else ""
+    return ("import sys; from dataclasses import replace; from benchmark.demo import collection; "
+            f"collection.DEMO_DATASETS = tuple(replace(d, cases=1) for d in collection.DEMO_DATASETS{keep}); "
+            "from benchmark.cli.main import main; sys.exit(main(sys.argv[1:]))")
+
+
+#: ``small_demo()`` of every demo dataset.
+SMALL_DEMO = small_demo()
 
 
 def run_propbench(argv: Sequence[str], env: Mapping[str, str] | None = None, *, code: str = MAIN,
@@ -54,7 +65,10 @@ class PropbenchProcess:
 
     def kill(self) -> None:
         """SIGKILL the whole process group (propbench and the git processes it started) and reap it."""
-        os.killpg(self.process.pid, 9)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:  # it ended on its own (the test has already failed then)
+            pass
         self.process.wait(timeout=30)
 
 
