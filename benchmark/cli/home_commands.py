@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from benchmark.data.catalog import load_catalog
 from benchmark.home.data_home import DataHome, DatasetStatus
+from benchmark.home.source_links import LinkVerdict
 from benchmark.home.sources import SourceKind
 
 __all__ = ["register", "run_install", "run_get", "run_drop", "run_remove", "run_status", "run_verify",
@@ -51,11 +52,11 @@ def run_install(args: argparse.Namespace, out: TextIO | None = None) -> int:
     verb = "already installed" if result.already_installed else "installed"
     stream.write(f"{result.dataset_id}: {verb} at {result.path} (commit {result.commit[:12]}, "
                  f"{result.source_kind} source {result.source})\n")
-    followed = sum(link.verdict == "followed" for link in result.links)
+    followed = sum(link.verdict is LinkVerdict.FOLLOWED for link in result.links)
     if followed:
         stream.write(f"{result.dataset_id}: {followed} link(s) inside the dataset followed\n")
     stream.writelines(f"{result.dataset_id}: link {link.describe()}\n" for link in result.links
-                      if link.verdict != "followed")
+                      if link.verdict is not LinkVerdict.FOLLOWED)
     return 0
 
 

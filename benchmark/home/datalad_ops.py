@@ -315,13 +315,10 @@ def file_states(dataset: Path) -> tuple[FileState, ...]:
 
 
 def fsck_present(dataset: Path) -> tuple[str, ...]:
-    """``git annex fsck`` of the content present in ``dataset`` (checksums); one message per failed file; nothing
-    for a dataset without git-annex (every file is in git: see ``git_ops.fsck_git``)."""
+    """``git annex fsck`` of the content present in ``dataset`` (checksums); one message per failed file. Only for a
+    dataset with git-annex (``has_annex``; without it every file is in git: see ``git_ops.fsck_git``)."""
     with _converted("fsck", dataset):
-        repo = _repo(dataset)
-        if not hasattr(repo, "fsck"):
-            return ()
-        records = repo.fsck(annex_options=["--in=here"])
+        records = _repo(dataset).fsck(annex_options=["--in=here"])
     problems = []
     for record in records:
         if record.get("success", True):

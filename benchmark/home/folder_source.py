@@ -6,8 +6,9 @@ git-annex copies content from it on demand. git-annex knows an imported file by 
 inode, so on its own it would trust a file whose bytes changed with its time restored (bit rot, ``cp -p``, a
 restore from backup), and distrust an identical copy of a file (new inode). Here content decides: ``check_source``
 hashes the folder's files with ``git annex calckey`` and compares them with the keys recorded at install.
-A file whose content is unchanged but that git-annex no longer recognises is *stale*; ``refresh`` imports the
-folder again without content, after which git-annex fetches it again (the dataset's commit does not change).
+A file whose content is unchanged but that git-annex no longer recognises (an identical copy) is fine: ``refresh``
+imports the folder again without content, after which git-annex fetches it again (the dataset's commit does not
+change); ``DataHome.get`` does so when a fetch fails.
 """
 
 from __future__ import annotations
@@ -34,12 +35,10 @@ class SourceCheck:
         verified: Files (relative to the dataset) whose content the source folder holds unchanged.
         changed: (file, why) for each file the folder no longer holds unchanged: missing, unreadable, leaving the
             folder through a link, or different content.
-        stale: Of the verified files, those git-annex would not fetch before a ``refresh``.
     """
 
     verified: tuple[Path, ...]
     changed: tuple[tuple[Path, str], ...]
-    stale: tuple[Path, ...]
 
 
 def check_source(dataset: Path, source: Path, remote: str, paths: Sequence[Path] | None = None, *,
@@ -57,15 +56,15 @@ def check_source(dataset: Path, source: Path, remote: str, paths: Sequence[Path]
     """
     pairs = git_ops.annexed_keys(dataset, paths, present_only=present_only)
     if not pairs:
-        return SourceCheck((), (), ())
-    known = dict(zip((key for _, key in pairs), git_ops.checkpresent(dataset, remote, [key for _, key in pairs]),
-                     strict=True))
-    to_hash = list(pairs) if checksum_all else [(path, key) for path, key in pairs if not known[key]]
+        return SourceCheck((), ())
+    if checksum_all:
+        to_hash = list(pairs)
+    else:
+        known = git_ops.checkpresent(dataset, remote, [key for _, key in pairs])
+        to_hash = [pair for pair, present in zip(pairs, known, strict=True) if not present]
     changed = dict(_compare(dataset, Path(source), to_hash))
     verified = tuple(path for path, _ in pairs if path not in changed)
-    by_path = dict(pairs)
-    stale = tuple(path for path in verified if not known[by_path[path]])
-    return SourceCheck(verified, tuple(sorted(changed.items())), stale)
+    return SourceCheck(verified, tuple(sorted(changed.items())))
 
 
 def source_problems(dataset: Path, source: Path, remote: str, *, checksum_all: bool = True) -> tuple[str, ...]:
@@ -77,19 +76,14 @@ def source_problems(dataset: Path, source: Path, remote: str, *, checksum_all: b
 
 def drop_checked(dataset: Path, source: Path, remote: str, targets: Sequence[Path] | None) -> None:
     """Drop the present content of ``targets`` (absolute paths in ``dataset``; everything when None) after hashing
-    each file's copy in ``source``; nothing is dropped when one of them is not there unchanged.
+    each file's copy in ``source``; nothing is dropped when one of them is not there unchanged. A copy with the same
+    content that git-annex no longer recognises (new inode) counts: ``DataHome.get`` refreshes git-annex's view.
 
     Raises:
         DataLadError: A file's copy in the folder is missing or differs, so the one in the dataset is the only one.
     """
     selection = None if targets is None else [p.relative_to(dataset) for p in targets]
     check = check_source(dataset, source, remote, selection, present_only=True)
-    if check.stale and not check.changed:
-        refresh(dataset, remote)  # identical copies: let git-annex know them, so that get works after the drop
-        check = check_source(dataset, source, remote, selection, present_only=True)
-        unknown = tuple((p, "git-annex does not recognise it even after importing the folder again")
-                        for p in check.stale)
-        check = SourceCheck(check.verified, check.changed + unknown, ())
     if check.changed:
         shown = "; ".join(f"{p}: {why}" for p, why in check.changed[:5])
         more = f"; ... ({len(check.changed)} files)" if len(check.changed) > 5 else ""

@@ -95,22 +95,28 @@ def test_a_half_made_home_holding_other_files_is_not_touched(git_identity: Path,
     assert (home / "notes.txt").read_text(encoding="utf-8") == "mine"
 
 
-@pytest.mark.parametrize("kind", ["folder", "datalad"])
+@pytest.mark.parametrize("kind", ["a folder inside it", "a dataset one level up", "unpaired files"])
 def test_a_source_that_is_not_the_dataset_root_is_refused(git_identity: Path, tmp_path: Path, kind: str) -> None:
     dataset = write_cases(tmp_path / "Task01", n_cases=2)
-    if kind == "datalad":
+    if kind == "a dataset one level up":
         ops.create(tmp_path / "wrong", description="")
-        write_cases(tmp_path / "wrong" / "case_000", n_cases=1)  # one level too deep
+        write_cases(tmp_path / "wrong" / "case_000", n_cases=1)
         ops.save(tmp_path / "wrong", message="nested")
-        wrong = tmp_path / "wrong"
+        wrong, expected = tmp_path / "wrong", "imagesTr"
+    elif kind == "unpaired files":  # the layout's folders, but no image has its label
+        wrong = tmp_path / "unpaired"
+        (wrong / "labelsTr").mkdir(parents=True)
+        (wrong / "imagesTr").mkdir()
+        (dataset / "imagesTr" / "case_000.nii.gz").rename(wrong / "imagesTr" / "case_000.nii.gz")
+        expected = "case_000"
     else:
-        wrong = dataset / "imagesTr"  # a folder inside the dataset
+        wrong, expected = dataset / "imagesTr", "imagesTr"
     home = DataHome(tmp_path / "datahome")
     home.install(make_card("D1"), write_cases(tmp_path / "other", n_cases=1))
     head = git_ops.head(home.path)
     with pytest.raises(InstallError, match="holds no case of D2 in layout F1") as err:
         home.install(make_card("D2"), wrong)
-    assert str(wrong) in str(err.value) and "imagesTr" in str(err.value)  # the discovery's own error is given
+    assert str(wrong) in str(err.value) and expected in str(err.value)  # the discovery's own errors are given
     assert git_ops.head(home.path) == head and home.installed_ids() == ("D1",) and not (home.path / "D2").exists()
     assert not any((home.path / ".git" / "propbench" / "staging").iterdir())
 
