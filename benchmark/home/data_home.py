@@ -190,9 +190,13 @@ class DataHome:
         """
         text, found_kind = resolve_source(source, kind)
         target = self.dataset_path(card.id)
-        scan = None
         if os.path.isabs(text):
             self._refuse_overlap(Path(text))
+        self._settle()
+        if self._installed(card.id):
+            return self._reinstall(card, text, found_kind)
+        _refuse_leftover(target)
+        scan = None
         if found_kind is SourceKind.FOLDER:
             folder = Path(text)
             if not any(folder.iterdir()):
@@ -200,19 +204,13 @@ class DataHome:
                                    f"dataset")
             installation.check_layout(card, folder, source=text)
             scan = scan_links(folder)
-        self._settle()
-        if os.path.lexists(target) and not self._installed(card.id):
-            raise InstallError(f"cannot install {card.id}: {target} exists and is not an installed dataset; "
-                               f"expected nothing at that path (move it away)")
         self.ensure()
         identity = installation.commit_identity(self.path)
         with transactions.home_lock(self.path):
             transactions.recover(self.path)
-            if self._installed(card.id):
+            if self._installed(card.id):  # another process installed it meanwhile
                 return self._reinstall(card, text, found_kind)
-            if os.path.lexists(target):
-                raise InstallError(f"cannot install {card.id}: {target} exists and is not an installed dataset; "
-                                   f"expected nothing at that path (move it away)")
+            _refuse_leftover(target)
             installation.install_staged(self.path, card, text, found_kind, scan, identity)
         for link in scan.reported if scan is not None else ():
             _LOG.warning("%s: %s", card.id, link.describe())
@@ -346,12 +344,9 @@ class DataHome:
         return ops.is_dataset(self.path) and ops.is_dataset(self.dataset_path(dataset_id))
 
     def _settle(self) -> None:
-        """Finish or undo a change a dead writer left (nothing while this process is the writer)."""
-        if transactions.held(self.path) or not ops.is_dataset(self.path) \
-                or not transactions.needs_recovery(self.path):
-            return
-        with transactions.home_lock(self.path):
-            transactions.recover(self.path)
+        """Finish or undo a change a dead writer left (never waits for a live one)."""
+        if ops.is_dataset(self.path):
+            transactions.recover_if_idle(self.path)
 
     def _refuse_overlap(self, source: Path) -> None:
         if source.is_relative_to(self.path) or self.path.is_relative_to(source):
@@ -419,6 +414,12 @@ class DataHome:
                 source = record.properties.get("propbench-source", "?")
                 raise DataLadError(f"{err} (the content comes from the source folder {source}; check that it still "
                                    f"holds the files unchanged: propbench datasets verify {dataset_id})") from err
+
+
+def _refuse_leftover(target: Path) -> None:
+    if os.path.lexists(target):
+        raise InstallError(f"cannot install {target.name}: {target} exists and is not an installed dataset; expected "
+                           f"nothing at that path (move it away)")
 
 
 def _collect(problems: list[str], check: str, run: Callable[[], Iterable[str]]) -> None:

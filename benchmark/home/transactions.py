@@ -4,8 +4,8 @@ Everything lives in the superdataset's git folder, ``<home>/.git/propbench/``, w
 
 - ``lock``: held (``flock``) by every install and removal; the kernel releases it when the process dies, even by
   SIGKILL, so a held lock always means a live writer.
-- ``staging/<id>/``: a dataset being installed is made here (created or cloned, filled, checked), then moved into
-  ``<home>/<id>`` with one ``rename`` and registered with one commit (``git_ops.register_subdataset``).
+- ``staging/<id>.<random>/``: a dataset being installed is made here (created or cloned, filled, checked), then
+  moved into ``<home>/<id>`` with one ``rename`` and registered with one commit (``git_ops.register_subdataset``).
 - ``journal.json``: written before the move, removed after the commit. A journal found under the lock belongs to
   a writer that died. ``recover`` then finishes what is certain and undoes the rest: an install whose commit landed
   is kept, any other install is rolled back (stale git locks removed, index and ``.gitmodules`` reset, the moved
@@ -26,6 +26,7 @@ import os
 import shutil
 import stat
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -44,6 +45,7 @@ __all__ = [
     "staging_dir",
     "home_lock",
     "held",
+    "recover_if_idle",
     "needs_recovery",
     "write_journal",
     "read_journal",
@@ -96,11 +98,15 @@ def private_dir(home: Path) -> Path:
 
 
 def staging_dir(home: Path, dataset_id: str) -> Path:
-    """Where ``dataset_id`` is made before it is moved into the home (removed first if a dead writer left it)."""
-    path = private_dir(home) / "staging" / dataset_id
-    if os.path.lexists(path):
-        remove_tree(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """A new path (not created) where ``dataset_id`` is made before it is moved into the home.
+
+    Each install gets its own name, so that DataLad, which keeps one repository object per path for the life of
+    the process, never mistakes a new staged dataset for an earlier one.
+    """
+    root = private_dir(home) / "staging"
+    root.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f"{dataset_id}.", dir=root))
+    path.rmdir()
     return path
 
 
@@ -131,6 +137,28 @@ def home_lock(home: Path) -> Iterator[None]:
                 del _HELD[path]
         finally:
             os.close(fd)  # closing releases the flock
+
+
+def recover_if_idle(home: Path) -> None:
+    """``recover`` when nothing is left to a dead writer only; never waits: while a live writer holds the lock (in
+    this process or another), its unfinished state is its own."""
+    if held(home) or not needs_recovery(home):
+        return
+    path = private_dir(home) / "lock"
+    with _GUARD:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return
+            _HELD[path] = 1
+            try:
+                recover(home)
+            finally:
+                del _HELD[path]
+        finally:
+            os.close(fd)
 
 
 def held(home: Path) -> bool:
