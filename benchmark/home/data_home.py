@@ -192,6 +192,8 @@ class DataHome:
         target = self.dataset_path(card.id)
         if os.path.isabs(text):
             self._refuse_overlap(Path(text))
+        if ops.is_dataset(self.path) and git_ops.head(self.path) is None:
+            installation.clear_unborn(self.path)  # left by an interrupted create: nothing in it is installed
         self._settle()
         if self._installed(card.id):
             return self._reinstall(card, text, found_kind)

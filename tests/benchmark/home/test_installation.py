@@ -64,8 +64,10 @@ def test_a_users_own_identity_is_used_when_there_is_one(git_identity: Path, tmp_
     assert _authors(home.path) == {"PropSAM Bench Tests <tests@propbench.invalid>"}
 
 
+@pytest.mark.parametrize("first_call", ["install", "ensure"])  # ensure: the demo command's first step
 def test_a_home_left_half_made_by_a_failed_create_is_made_again(no_git_identity: Path, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               first_call: str) -> None:
     home = tmp_path / "datahome"
     # What a release without the identity fallback left: DataLad's create of the home and of a dataset in it, both
     # failing for want of an identity (a real DataLad run, in its own process).
@@ -81,6 +83,9 @@ def test_a_home_left_half_made_by_a_failed_create_is_made_again(no_git_identity:
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "later@example.invalid")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Later")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "later@example.invalid")
+    if first_call == "ensure":
+        DataHome(home).ensure()
+        assert git_ops.head(home) is not None and not (home / "D1").exists()
     result = DataHome(home).install(make_card("D1"), write_cases(tmp_path / "download", n_cases=1))
     assert result.path == home / "D1" and DataHome(home).installed_ids() == ("D1",)
     assert all(s.state == "clean" for s in ops.file_states(home)) and DataHome(home).verify("D1").ok
