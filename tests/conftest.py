@@ -1,8 +1,9 @@
-"""Shared fixtures: an isolated git identity for tests that run DataLad, and a local HTTP server.
+"""Shared fixtures: an isolated git identity for tests that run DataLad (or none, as on a newcomer's machine), and
+a local HTTP server.
 
-DataLad tests opt in with the ``git_identity`` fixture (or ``git_identity_module`` for module-scoped fixtures). They
-are skipped, with the reason, when git-annex is found neither on ``PATH`` nor next to the Python interpreter (where
-the PyPI ``git-annex`` wheel installs it).
+DataLad tests opt in with the ``git_identity`` fixture (or ``git_identity_module`` for module-scoped fixtures), or
+with ``no_git_identity``. They are skipped, with the reason, when git-annex is found neither on ``PATH`` nor next to
+the Python interpreter (where the PyPI ``git-annex`` wheel installs it).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pytest
 __all__ = ["HttpServer"]
 
 _VENV_BIN = Path(sys.executable).parent
-_DATALAD_FIXTURES = ("git_identity", "git_identity_module")
+_DATALAD_FIXTURES = ("git_identity", "git_identity_module", "no_git_identity")
 _NAME = "PropSAM Bench Tests"
 _EMAIL = "tests@propbench.invalid"
 _NO_ANNEX = ("git-annex was found neither on PATH nor in {bin}; DataLad tests need it "
@@ -45,22 +46,36 @@ def _skip_datalad_tests_without_git_annex(request: pytest.FixtureRequest, git_an
         pytest.skip(_NO_ANNEX.format(bin=_VENV_BIN))
 
 
-def _isolate(patch: pytest.MonkeyPatch, home: Path) -> Path:
-    """Point HOME at ``home`` with a git identity, keep system and user git config out, put git-annex on PATH."""
+def _isolate(patch: pytest.MonkeyPatch, home: Path, *, identity: bool = True) -> Path:
+    """Point HOME at ``home``, keep system and user git config out, put git-annex on PATH; with ``identity``, give
+    git a user name and email, else make sure git has none (no ~/.gitconfig, no GIT_AUTHOR_* or EMAIL, and
+    ``user.useConfigOnly`` so that git does not guess one from the host name, as it can where that is a full
+    domain name)."""
     if shutil.which("git-annex", path=_path_with_venv()) is None:
         pytest.skip(_NO_ANNEX.format(bin=_VENV_BIN))
     home.mkdir(parents=True, exist_ok=True)
-    (home / ".gitconfig").write_text(f"[user]\n\tname = {_NAME}\n\temail = {_EMAIL}\n"
-                                     f"[init]\n\tdefaultBranch = main\n", encoding="utf-8")
     patch.setenv("HOME", str(home))
     patch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     patch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     patch.delenv("GIT_CONFIG_GLOBAL", raising=False)
+    for variable in ("GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT", "EMAIL"):
+        patch.delenv(variable, raising=False)
     for role in ("AUTHOR", "COMMITTER"):
-        patch.setenv(f"GIT_{role}_NAME", _NAME)
-        patch.setenv(f"GIT_{role}_EMAIL", _EMAIL)
+        for part, value in (("NAME", _NAME), ("EMAIL", _EMAIL)):
+            if identity:
+                patch.setenv(f"GIT_{role}_{part}", value)
+            else:
+                patch.delenv(f"GIT_{role}_{part}", raising=False)
+    if identity:
+        (home / ".gitconfig").write_text(f"[user]\n\tname = {_NAME}\n\temail = {_EMAIL}\n"
+                                         f"[init]\n\tdefaultBranch = main\n", encoding="utf-8")
+    else:
+        patch.setenv("GIT_CONFIG_COUNT", "1")
+        patch.setenv("GIT_CONFIG_KEY_0", "user.useConfigOnly")
+        patch.setenv("GIT_CONFIG_VALUE_0", "true")
     patch.setenv("PATH", _path_with_venv())
     patch.delenv("PROPBENCH_HOME", raising=False)
+    patch.delenv("PROPBENCH_PAUSE_AT", raising=False)
     return home
 
 
@@ -68,6 +83,13 @@ def _isolate(patch: pytest.MonkeyPatch, home: Path) -> Path:
 def git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated HOME (returned) with git user.name/user.email set, and git-annex on PATH, for one test."""
     return _isolate(monkeypatch, tmp_path / "home")
+
+
+@pytest.fixture
+def no_git_identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An isolated HOME (returned, without ~/.gitconfig) in which git has no user identity, as on a newcomer's
+    machine, and git-annex on PATH, for one test."""
+    return _isolate(monkeypatch, tmp_path / "newcomer", identity=False)
 
 
 @pytest.fixture(scope="module")

@@ -1,9 +1,11 @@
-"""``propbench datasets install|get|drop|status|verify``: the DataLad data home (benchmark.home.data_home).
+"""``propbench datasets install|get|drop|remove|status|verify``: the DataLad data home (benchmark.home.data_home).
 
 The data home is ``--home``, else ``$PROPBENCH_HOME``, else ``~/.local/share/propbench/home``. ``install`` takes the
 dataset's ID from the catalog (``--cards``) and a source: an http(s) URL of a file or archive, a folder holding a
-downloaded copy (registered without being changed), or a DataLad dataset. ``get`` and ``drop`` take paths relative to
-the dataset root (all files when none is given). ``verify`` exits with status 1 when it finds a problem.
+downloaded copy (registered without being changed), or a DataLad dataset; it prints one line per symbolic link of a
+folder source that it left out. ``get`` and ``drop`` take paths relative to the dataset root (all files when none is
+given). ``remove`` takes a dataset out of the data home (to install it from another source). ``verify`` checks every
+dataset named (all when none), reports each, and exits with status 1 when it finds a problem.
 """
 
 from __future__ import annotations
@@ -17,12 +19,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from benchmark.data.catalog import load_catalog
-from benchmark.home import datalad_ops
 from benchmark.home.data_home import DataHome, DatasetStatus
+from benchmark.home.source_links import LinkVerdict
 from benchmark.home.sources import SourceKind
 
-__all__ = ["register", "run_install", "run_get", "run_drop", "run_status", "run_verify", "format_status",
-           "status_as_dict"]
+__all__ = ["register", "run_install", "run_get", "run_drop", "run_remove", "run_status", "run_verify",
+           "format_status", "status_as_dict"]
 
 _STATUS_COLUMNS = ("ID", "commit", "state", "present", "source")
 
@@ -50,6 +52,11 @@ def run_install(args: argparse.Namespace, out: TextIO | None = None) -> int:
     verb = "already installed" if result.already_installed else "installed"
     stream.write(f"{result.dataset_id}: {verb} at {result.path} (commit {result.commit[:12]}, "
                  f"{result.source_kind} source {result.source})\n")
+    followed = sum(link.verdict is LinkVerdict.FOLLOWED for link in result.links)
+    if followed:
+        stream.write(f"{result.dataset_id}: {followed} link(s) inside the dataset followed\n")
+    stream.writelines(f"{result.dataset_id}: link {link.describe()}\n" for link in result.links
+                      if link.verdict is not LinkVerdict.FOLLOWED)
     return 0
 
 
@@ -68,6 +75,17 @@ def run_drop(args: argparse.Namespace, out: TextIO | None = None) -> int:
     _require(home, args)
     home.drop(args.dataset_id, _paths(args.paths))
     (sys.stdout if out is None else out).write(f"{args.dataset_id}: {_what(args.paths)} dropped\n")
+    return 0
+
+
+def run_remove(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Remove an installed dataset from the data home (its content dropped with ``drop``'s checks first)."""
+    home = _home(args)
+    _require(home, args)
+    source = home.status(args.dataset_id)[0].source
+    home.remove(args.dataset_id)
+    (sys.stdout if out is None else out).write(f"{args.dataset_id}: removed from {home.path} (source {source} left "
+                                               f"as it is)\n")
     return 0
 
 
@@ -90,21 +108,18 @@ def run_status(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 def run_verify(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Check one installed dataset, or every installed one when no ID is given (checksums, clean worktree, source
-    folder, recorded commit).
+    folder by checksum unless ``--fast``, recorded commit); each dataset is reported, whatever another one does.
 
     Returns:
         0 when every check passes, 1 when a problem was found (one line each).
     """
     stream = sys.stdout if out is None else out
     home = _home(args)
-    if args.dataset_id is None:
-        ids = list(home.installed_ids())
-    else:
+    if args.dataset_id is not None:
         _require(home, args)
-        ids = [args.dataset_id]
+    ids = None if args.dataset_id is None else [args.dataset_id]
     status = 0
-    for dataset_id in ids:
-        report = home.verify(dataset_id)
+    for report in home.verify_all(ids, checksum_source=not getattr(args, "fast", False)):
         if report.ok:
             stream.write(f"{report.dataset_id}: ok\n")
             continue
@@ -134,7 +149,7 @@ def format_status(statuses: Sequence[DatasetStatus]) -> str:
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``install``, ``get``, ``drop``, ``status`` and ``verify`` to ``propbench datasets``."""
+    """Add ``install``, ``get``, ``drop``, ``remove``, ``status`` and ``verify`` to ``propbench datasets``."""
     install = commands.add_parser(
         "install", help="install a dataset into the data home",
         description="Install a dataset of the catalog as a DataLad subdataset of the data home, from an http(s) URL "
@@ -153,6 +168,13 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         parser.add_argument("dataset_id", metavar="ID", help="catalog ID")
         parser.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="path relative to the dataset root")
         parser.set_defaults(func=func)
+    remove = commands.add_parser(
+        "remove", help="remove an installed dataset from the data home",
+        description="Remove an installed dataset from the data home, for example to install it from another source. "
+                    "Its content is dropped first with the checks of 'drop', so nothing whose only copy is in the "
+                    "data home is lost; a source folder is left as it is.")
+    remove.add_argument("dataset_id", metavar="ID", help="catalog ID")
+    remove.set_defaults(func=run_remove)
     status = commands.add_parser("status", help="show installed datasets: commit, state, present files, source")
     status.add_argument("dataset_id", nargs="?", default=None, metavar="ID", help="one dataset (default: all)")
     status.add_argument("--json", action="store_true", help="print a JSON list of objects instead of a table")
@@ -160,14 +182,17 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     verify = commands.add_parser(
         "verify", help="check an installed dataset (exit status 1 on a problem)",
         description="Check present content against its checksums (git annex fsck), that the worktree is clean, that "
-                    "a source folder still holds every file unchanged, and that the data home records the commit.")
+                    "a source folder still holds every file's content (by checksum), and that the data home records "
+                    "the commit. Every dataset is checked and reported, whatever another one does.")
     verify.add_argument("dataset_id", metavar="ID", nargs="?", default=None,
                         help="catalog ID (default: every installed dataset)")
+    verify.add_argument("--fast", action="store_true",
+                        help="hash only the source-folder files whose size, time or inode changed (a byte changed "
+                             "with its time restored then goes unnoticed)")
     verify.set_defaults(func=run_verify)
 
 
 def _home(args: argparse.Namespace) -> DataHome:
-    datalad_ops.configure_logging(bool(getattr(args, "verbose", False)))
     return DataHome.resolve(args.home)
 
 

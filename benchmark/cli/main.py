@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchmark import __version__
 from benchmark.errors import BenchmarkError
+from benchmark.home import datalad_ops
 
 __all__ = ["build_parser", "main", "main_entry"]
 
@@ -56,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(message)s")
-    logging.getLogger("datalad").setLevel(level)  # DataLad logs progress at INFO through its own handler
+    # DataLad logs one INFO line per file through its own handler, and resets its level when first imported
+    datalad_ops.configure_logging(bool(args.verbose))
     try:
         status: int = args.func(args)
     except BenchmarkError as err:

@@ -19,6 +19,7 @@ Every case holds the four phantom structures (liver, kidney, vessel, lesion); se
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -182,13 +183,48 @@ _WRITERS: dict[LayoutFamily, _Writer] = {
 
 
 def write_dataset(dataset: DemoDataset, root: Path, seed: int = 0) -> Path:
-    """Write one demo dataset's native folder at ``root``, replacing whatever was there."""
-    if root.exists():
-        shutil.rmtree(root)
-    root.mkdir(parents=True)
-    labelled, unlabelled = demo_cases(dataset, seed)
-    _WRITERS[dataset.family](root, labelled, unlabelled, dataset, seed)
+    """Write one demo dataset's native folder at ``root``, replacing whatever was there.
+
+    The folder is written beside ``root`` and swapped in complete, so a failure or a kill midway leaves the previous
+    folder (which a data home may fetch content from) as it was; half-written folders of dead processes are removed.
+    """
+    root = Path(root)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in root.parent.glob(f".{root.name}.*-*"):
+        pid = leftover.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(leftover)
+    partial = root.parent / f".{root.name}.partial-{os.getpid()}"
+    previous = root.parent / f".{root.name}.previous-{os.getpid()}"
+    for stale in (partial, previous):
+        if stale.exists():
+            shutil.rmtree(stale)
+    partial.mkdir()
+    try:
+        labelled, unlabelled = demo_cases(dataset, seed)
+        _WRITERS[dataset.family](partial, labelled, unlabelled, dataset, seed)
+        if root.exists():
+            os.rename(root, previous)
+        os.rename(partial, root)
+    except BaseException:
+        if previous.exists() and not root.exists():
+            os.rename(previous, root)
+        raise
+    finally:
+        for leftover in (partial, previous):
+            if leftover.exists():
+                shutil.rmtree(leftover)
     return root
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_demo(dest: Path, seed: int = 0) -> tuple[Path, ...]:

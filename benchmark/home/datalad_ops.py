@@ -1,15 +1,20 @@
-"""The one module that calls DataLad and git-annex; everything else in the suite goes through ``DataHome``.
+"""The one module that calls DataLad; everything else in the suite goes through ``DataHome``.
 
 Every DataLad command is called with ``result_renderer="disabled"``, ``return_type="generator"`` and
 ``on_failure="ignore"``, and each result record's ``status`` is checked here: anything but ``ok`` or ``notneeded``
 raises ``DataLadError`` naming the action, the path and DataLad's message. Exceptions raised by DataLad itself
 (``CommandError``, ``IncompleteResultsError``, ...) are converted the same way, chained with ``from``. git-annex
-commands without a DataLad command (``import``, ``fsck``, ``checkpresentkey``) run here too, through the dataset's
-repository object or, for batch input, as a subprocess.
+commands without a DataLad command (``import``, ``fsck``) run here through the dataset's repository object; plain
+git and git-annex plumbing run as subprocesses in ``git_ops``.
 
 DataLad is imported lazily, so ``import benchmark`` works without it. The PyPI ``git-annex`` wheel installs its
 program next to the Python interpreter; when it is not on ``PATH`` (a console script run from a venv that is not
 activated), that folder is put in front of ``PATH`` on first use.
+
+Logging: DataLad sets its logger's level when it is imported, and logs one INFO line per file it gets. The level
+chosen with ``configure_logging`` (WARNING unless ``--verbose``) is applied on that import and again whenever it
+changes, so the order of the two never matters. DataLad's warning about a missing git identity is dropped: the data
+home gives its own commits a repository-local identity instead, and says so (see ``DataHome``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,10 +40,10 @@ __all__ = [
     "create",
     "clone",
     "save",
-    "remove_subdataset",
     "head_commit",
+    "has_annex",
+    "dataset_uuid",
     "set_config",
-    "set_submodule_properties",
     "subdatasets",
     "import_folder",
     "download",
@@ -48,7 +52,6 @@ __all__ = [
     "drop",
     "file_states",
     "fsck_present",
-    "missing_from_remote",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -61,6 +64,9 @@ _COMMON: dict[str, Any] = {
 _ARCHIVE_EXCLUDE = [r"(^|/)__MACOSX/", r"(^|/)\._", r"(^|/)\.DS_Store$"]
 #: The signature of a failed extraction by DataLad's archive special remote (see ``_archive_hint``).
 _ARCHIVE_FAILURE = "Failed to fetch any archive containing"
+#: DataLad's own identity warning, replaced by the data home's (see the module docstring).
+_IDENTITY_WARNING = "It is highly recommended to configure Git before using DataLad"
+_LEVEL = {"datalad": logging.WARNING}
 
 
 @dataclass(frozen=True)
@@ -117,10 +123,13 @@ def ensure_annex_available() -> None:
 
 
 def configure_logging(verbose: bool) -> None:
-    """Show DataLad's own progress messages only when ``verbose``; warnings and errors always show."""
-    import datalad  # noqa: F401  (DataLad sets its logger's level on import; set it after that)
+    """Show DataLad's own progress messages only when ``verbose``; warnings and errors always show.
 
-    logging.getLogger("datalad").setLevel(logging.INFO if verbose else logging.WARNING)
+    Takes effect now if DataLad is imported, else when it is (DataLad resets its level on import).
+    """
+    _LEVEL["datalad"] = logging.INFO if verbose else logging.WARNING
+    if "datalad" in sys.modules:
+        logging.getLogger("datalad").setLevel(_LEVEL["datalad"])
 
 
 def is_dataset(path: Path) -> bool:
@@ -137,9 +146,10 @@ def create(path: Path, *, description: str = "", annex: bool = True) -> None:
                                               **_COMMON))
 
 
-def clone(source: str, path: Path, *, superdataset: Path) -> None:
-    """``datalad clone`` of ``source`` into ``path``, registered as a subdataset of ``superdataset``."""
-    _run("clone", source, lambda dl: dl.clone(source=source, path=str(path), dataset=str(superdataset), **_COMMON))
+def clone(source: str, path: Path, *, description: str = "") -> None:
+    """``datalad clone`` of ``source`` into ``path`` (a dataset of its own; the data home registers it later)."""
+    _run("clone", source, lambda dl: dl.clone(source=source, path=str(path), description=description or None,
+                                              **_COMMON))
 
 
 def save(dataset: Path, *, message: str, paths: Sequence[Path] | None = None, to_git: bool = False) -> None:
@@ -147,12 +157,6 @@ def save(dataset: Path, *, message: str, paths: Sequence[Path] | None = None, to
     where = [str(p) for p in paths] if paths is not None else None
     _run("save", dataset, lambda dl: dl.save(path=where, dataset=str(dataset), message=message,
                                              to_git=True if to_git else None, **_COMMON))
-
-
-def remove_subdataset(superdataset: Path, path: Path) -> None:
-    """Unregister and delete a subdataset the suite has just created (used to undo a failed install)."""
-    _run("remove", path, lambda dl: dl.remove(path=str(path), dataset=str(superdataset), reckless="kill",
-                                              message=f"[propbench] undo a failed install of {path.name}", **_COMMON))
 
 
 def head_commit(dataset: Path) -> str:
@@ -164,23 +168,28 @@ def head_commit(dataset: Path) -> str:
     return str(sha)
 
 
+def dataset_uuid(dataset: Path) -> str | None:
+    """The DataLad dataset ID of ``dataset`` (None for a git repository that is not a DataLad dataset)."""
+    with _converted("dataset id", dataset):
+        _import_datalad()
+        from datalad.distribution.dataset import Dataset
+
+        found = Dataset(str(dataset)).id
+    return str(found) if found else None
+
+
+def has_annex(dataset: Path) -> bool:
+    """True when ``dataset`` uses git-annex (False for a plain git dataset)."""
+    from datalad.support.annexrepo import AnnexRepo
+
+    with _converted("annex check", dataset):
+        return isinstance(_repo(dataset), AnnexRepo)
+
+
 def set_config(dataset: Path, key: str, value: str) -> None:
     """Set ``key`` in the dataset's local git config (``.git/config``, not versioned)."""
     with _converted("config", dataset):
         _repo(dataset).config.set(key, value, scope="local", force=True)
-
-
-def set_submodule_properties(superdataset: Path, subdataset: Path, properties: Mapping[str, str]) -> None:
-    """Write ``submodule.<name>.<key>`` entries into the superdataset's ``.gitmodules`` (saved by the caller).
-
-    DataLad reports every ``.gitmodules`` property of a subdataset as ``gitmodule_<key>`` (see ``subdatasets``).
-    The submodule name is the subdataset's relative path, as DataLad registers it.
-    """
-    name = subdataset.relative_to(superdataset).as_posix()
-    with _converted("set subdataset property", subdataset):
-        repo = _repo(superdataset)
-        for key, value in properties.items():
-            repo.call_git(["config", "--file", ".gitmodules", f"submodule.{name}.{key}", value])
 
 
 def subdatasets(superdataset: Path) -> tuple[SubdatasetRecord, ...]:
@@ -202,14 +211,16 @@ def import_folder(dataset: Path, folder: Path, *, remote: str) -> None:
     ``folder`` becomes a git-annex directory special remote with ``importtree=yes``; ``git annex import --no-content``
     hashes each file (MD5E keys) and records the tree without storing content, and the import is merged into the
     dataset's branch. ``get`` then copies content from ``folder`` on demand. git-annex treats such a remote as
-    untrusted (the files may change under it), so ``drop`` checks it first (see ``drop``).
+    untrusted (the files may change under it), so the data home checks the folder by checksum before a ``drop``
+    (``benchmark.home.folder_source``). Every file is imported, git-ignored ones included; git-annex skips links
+    and ``.git`` folders (``benchmark.home.source_links`` handles links).
     """
     with _converted("import", folder):
         repo = _repo(dataset)
         branch = repo.get_active_branch()
         repo.call_annex(["initremote", remote, "type=directory", f"directory={folder}", "importtree=yes",
                          "encryption=none"])
-        repo.call_annex(["import", branch, "--from", remote, "--no-content"])
+        repo.call_annex(["import", branch, "--from", remote, "--no-content", "--no-check-gitignore"])
         repo.call_git(["merge", "--allow-unrelated-histories", "--no-edit", "-m",
                        f"[propbench] register the files of {folder}", f"{remote}/{branch}"])
 
@@ -258,32 +269,29 @@ def get(dataset: Path, paths: Sequence[Path] | None = None) -> None:
         raise DataLadError(f"{err}{hint}") from err
 
 
-def drop(dataset: Path, paths: Sequence[Path] | None = None, *, check_remote: str | None = None) -> None:
-    """``datalad drop`` of ``paths`` (the whole dataset when None).
+def drop(dataset: Path, paths: Sequence[Path] | None = None, *, verified_elsewhere: bool = False) -> None:
+    """``datalad drop`` of ``paths`` (the whole dataset when None), with git-annex's own check that enough other
+    copies exist.
 
     Args:
         dataset: The dataset root.
         paths: Files or folders to drop (nothing when empty); None drops every file and DataLad's cache of extracted
             archives.
-        check_remote: An untrusted remote (an imported folder) that must still hold each dropped file unchanged. It is
-            checked here with ``git annex checkpresentkey``; then the drop skips git-annex's own copy count, which
-            never counts untrusted remotes.
+        verified_elsewhere: The caller has checked, by checksum, that another copy of each file in ``paths`` can be
+            fetched again (an imported folder, which git-annex never counts because it may change under it). Only
+            then is git-annex's copy count skipped, and only for the files named in ``paths``.
 
     Raises:
-        DataLadError: A file to drop is no longer unchanged in ``check_remote``, or DataLad refused to drop it.
+        DataLadError: DataLad refused to drop a file (git-annex found no other copy it trusts), or
+            ``verified_elsewhere`` was given without an explicit list of files.
     """
     if paths is not None and not paths:  # an empty selection must not mean the whole dataset
         return
+    if verified_elsewhere and paths is None:
+        raise DataLadError(f"drop: argument verified_elsewhere needs the verified files of {dataset}; got paths=None "
+                           f"(the whole dataset); expected an explicit list")
     where = [str(p) for p in paths] if paths is not None else None
-    reckless = None
-    if check_remote is not None:
-        missing = missing_from_remote(dataset, check_remote, paths, present_only=True)
-        if missing:
-            shown = ", ".join(str(p) for p in missing[:5]) + (" ..." if len(missing) > 5 else "")
-            raise DataLadError(f"drop: refusing to drop {len(missing)} file(s) of {dataset} ({shown}): the source "
-                               f"folder (remote {check_remote!r}) no longer holds them unchanged, so they could not "
-                               f"be fetched again; expected the source folder as it was when installed")
-        reckless = "availability"
+    reckless = "availability" if verified_elsewhere else None
     _run("drop", paths[0] if paths else dataset,
          lambda dl: dl.drop(path=where, dataset=str(dataset), reckless=reckless, **_COMMON))
     if paths is None:
@@ -307,7 +315,8 @@ def file_states(dataset: Path) -> tuple[FileState, ...]:
 
 
 def fsck_present(dataset: Path) -> tuple[str, ...]:
-    """``git annex fsck`` of the content present in ``dataset`` (checksums); one message per failed file."""
+    """``git annex fsck`` of the content present in ``dataset`` (checksums); one message per failed file. Only for a
+    dataset with git-annex (``has_annex``; without it every file is in git: see ``git_ops.fsck_git``)."""
     with _converted("fsck", dataset):
         records = _repo(dataset).fsck(annex_options=["--in=here"])
     problems = []
@@ -320,49 +329,34 @@ def fsck_present(dataset: Path) -> tuple[str, ...]:
     return tuple(problems)
 
 
-def missing_from_remote(dataset: Path, remote: str, paths: Sequence[Path] | None = None, *,
-                        present_only: bool = False) -> tuple[Path, ...]:
-    """Annexed files (relative paths) whose content ``remote`` does not hold, as checked live by git-annex.
-
-    Args:
-        dataset: The dataset root.
-        remote: The git-annex remote to ask (``git annex checkpresentkey --batch``).
-        paths: Limit to these files or folders (everything when None).
-        present_only: Only consider files whose content is present locally.
-    """
-    if paths is not None and not paths:
-        return ()
-    selector = [] if present_only else ["--include=*"]
-    files = [str(p) for p in paths] if paths is not None else None
-    with _converted("find", dataset):
-        records = _repo(dataset).call_annex_records(["find", *selector], files=files)
-    keyed = [(Path(r["file"]), str(r["key"])) for r in records if r.get("key") and r.get("file")]
-    if not keyed:
-        return ()
-    ensure_annex_available()
-    try:
-        done = subprocess.run(["git", "annex", "checkpresentkey", "--batch", remote], cwd=dataset, check=True,
-                              input="".join(f"{key}\n" for _, key in keyed), capture_output=True, text=True)
-    except (OSError, subprocess.CalledProcessError) as err:
-        raise DataLadError(f"checkpresentkey: git annex checkpresentkey --batch {remote} failed in {dataset}: "
-                           f"{getattr(err, 'stderr', '') or err}") from err
-    answers = done.stdout.split()
-    return tuple(path for (path, _), answer in zip(keyed, answers, strict=False) if answer != "1")
-
-
 # --- helpers --------------------------------------------------------------------------------------------------------
+
+def _import_datalad() -> None:
+    """Import DataLad with the suite's logging: its identity warning dropped, its level as configured."""
+    if "datalad" not in sys.modules:
+        logging.getLogger("datalad.config").addFilter(_drop_identity_warning)
+    import datalad  # noqa: F401
+
+    logging.getLogger("datalad").setLevel(_LEVEL["datalad"])
+
+
+def _drop_identity_warning(record: logging.LogRecord) -> bool:
+    return _IDENTITY_WARNING not in str(record.msg)
+
 
 def _api() -> Any:
     ensure_annex_available()
+    _import_datalad()
     import datalad.api as dl
 
     return dl
 
 
 def _repo(dataset: Path) -> Any:
+    ensure_annex_available()
+    _import_datalad()
     from datalad.distribution.dataset import Dataset
 
-    ensure_annex_available()
     repo = Dataset(str(dataset)).repo
     if repo is None:
         raise DataLadError(f"dataset {dataset} is not installed; expected a DataLad dataset at that path")

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from benchmark.errors import InstallError
 from benchmark.home import datalad_ops as ops
+from benchmark.home import git_ops
 
 __all__ = ["SourceKind", "ARCHIVE_SUFFIXES", "resolve_source", "local_addresses"]
 
@@ -34,14 +35,18 @@ def resolve_source(source: str | Path, kind: SourceKind | str | None = None) -> 
     """Normalise an install source and find its kind.
 
     Local paths (and ``file://`` URLs) must exist: a git repository is a ``datalad`` source, another folder a
-    ``folder`` source. http(s) URLs whose last path segment has a file suffix (other than ``.git``) are ``url``
-    sources; other URLs (``ssh://``, ``ria+...``, ``///``, ``user@host:path``, a URL without suffix) are ``datalad``.
+    ``folder`` source. A git repository holding files that git does not track (git-ignored or untracked) is
+    ambiguous, since a clone would leave them out: ``kind`` must then say whether to clone it (``datalad``) or to
+    register every file of the folder (``folder``). http(s) URLs whose last path segment has a file suffix (other
+    than ``.git``) are ``url`` sources; other URLs (``ssh://``, ``ria+...``, ``///``, ``user@host:path``, a URL
+    without suffix) are ``datalad``.
 
     Returns:
         The source as recorded (an absolute path for local sources) and its kind.
 
     Raises:
-        InstallError: The local source does not exist or is a file, or ``kind`` does not fit the source.
+        InstallError: The local source does not exist or is a file, ``kind`` does not fit the source, or the source
+            is a git repository with untracked files and ``kind`` is None.
     """
     try:
         wanted = SourceKind(kind) if kind is not None else None
@@ -65,12 +70,30 @@ def resolve_source(source: str | Path, kind: SourceKind | str | None = None) -> 
                            f"downloaded copy of the dataset, or a DataLad dataset")
     if not path.is_dir():
         raise InstallError(f"install source {path} is a file; expected a folder (extract an archive first) or a URL")
-    found = SourceKind.DATALAD if ops.is_dataset(path) else SourceKind.FOLDER
+    if ops.is_dataset(path):
+        return str(path), _git_source_kind(path, wanted)
+    found = SourceKind.FOLDER
     if wanted is not None and wanted is not found:
         raise InstallError(f"install source {path} is a {found.value} source, not {wanted.value}; expected "
                            f"{'a git repository' if wanted is SourceKind.DATALAD else 'a plain folder'} for "
                            f"'{wanted.value}'")
     return str(path), found
+
+
+def _git_source_kind(path: Path, wanted: SourceKind | None) -> SourceKind:
+    """``datalad`` for a git repository that tracks every file of its folder; otherwise what ``wanted`` says."""
+    if wanted is SourceKind.URL:
+        raise InstallError(f"install source {path} is a local git repository, not a url source; expected an http(s) "
+                           f"URL for 'url'")
+    if wanted is not None:
+        return wanted
+    count, first = git_ops.untracked_files(path)
+    if not count:
+        return SourceKind.DATALAD
+    shown = ", ".join(first) + (", ..." if count > len(first) else "")
+    raise InstallError(f"install source {path} is a git repository, and git does not track {count} of its files "
+                       f"({shown}: git-ignored or untracked); cloning it would leave them out. Choose with --kind: "
+                       f"'folder' registers every file of the folder as it is, 'datalad' clones what git tracks")
 
 
 def local_addresses(host: str) -> str:

@@ -13,6 +13,7 @@ from benchmark.cli.main import build_parser, main
 from benchmark.demo import collection
 from benchmark.home.data_home import HOME_ENV, DataHome, InstallResult
 from benchmark.home.sources import SourceKind
+from tests.benchmark.home.processes import run_propbench, small_demo
 
 IDS = [dataset.id for dataset in collection.DEMO_DATASETS]
 
@@ -85,19 +86,46 @@ def test_sources_inside_the_home_are_an_error(capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.slow
-def test_real_run_installs_once(capsys: pytest.CaptureFixture[str], git_identity: Path, tmp_path: Path,
-                                monkeypatch: pytest.MonkeyPatch) -> None:
-    # Two datasets of one case each keep this end-to-end run (real DataLad) short; the full build is tested with the
-    # collection (tests/benchmark/demo/test_collection.py).
-    small = tuple(replace(collection.demo_dataset(dataset_id), cases=1) for dataset_id in ("DEMO-CASE", "DEMO-TS"))
-    monkeypatch.setattr(collection, "DEMO_DATASETS", small)
+def test_real_run_installs_once_and_quietly(git_identity: Path, tmp_path: Path) -> None:
+    # A real propbench process (DataLad sets up its logging once per process): two datasets of one case each keep
+    # it short; the full build is tested with the collection (tests/benchmark/demo/test_collection.py).
+    code = small_demo(["DEMO-CASE", "DEMO-TS"])
     home = tmp_path / "datahome"
-    status, out, err = _run(capsys, "datasets", "--home", str(home), "demo")
-    assert (status, err) == (0, "")
-    assert "2 dataset(s) installed, 0 already present" in out
+    done = run_propbench(["datasets", "--home", str(home), "demo"], code=code)
+    assert done.returncode == 0, done.stderr
+    assert "INFO" not in done.stderr  # DataLad's line per fetched file only with --verbose
+    assert "2 dataset(s) installed, 0 already present" in done.stdout
     assert sorted(p.name for p in (tmp_path / "datahome-demo-sources").iterdir()) == ["DEMO-CASE", "DEMO-TS"]
     assert DataHome(home).installed_ids() == ("DEMO-CASE", "DEMO-TS")
-    status, out, _ = _run(capsys, "datasets", "--home", str(home), "demo", "--seed", "9")
-    assert status == 0
-    assert out.count("already installed, left as it is") == 2
-    assert "0 dataset(s) installed, 2 already present" in out and "demo sources" not in out
+    again = run_propbench(["datasets", "--home", str(home), "demo", "--seed", "9"], code=code)
+    assert again.returncode == 0 and again.stdout.count("already installed, left as it is") == 2
+    assert "0 dataset(s) installed, 2 already present" in again.stdout and "demo sources" not in again.stdout
+    assert run_propbench(["datasets", "--home", str(home), "drop", "DEMO-CASE"]).returncode == 0
+    verbose = run_propbench(["-v", "datasets", "--home", str(home), "get", "DEMO-CASE"])
+    assert verbose.returncode == 0 and "INFO" in verbose.stderr  # shown when asked for
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_failed_write_leaves_the_previous_sources_folder_as_it_was(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # A data home fetches content from the sources folder: a write that fails midway (disk full, a kill) must not
+    # leave it half-written. The demo command's writes go through collection.write_dataset.
+    dataset = replace(collection.demo_dataset("DEMO-CASE"), cases=1)
+    root = collection.write_dataset(dataset, tmp_path / "DEMO-CASE")
+    before = _files(root)
+    (tmp_path / ".DEMO-CASE.partial-999999999").mkdir()  # left by a writer that was killed
+
+    def fail_midway(folder: Path, *args: Any) -> None:
+        (folder / "case_00000").mkdir()
+        (folder / "case_00000" / "imaging.nii.gz").write_bytes(b"half written")
+        raise OSError("No space left on device")
+
+    monkeypatch.setitem(collection._WRITERS, dataset.family, fail_midway)
+    with pytest.raises(OSError, match="No space left"):
+        collection.write_dataset(dataset, root, seed=1)
+    assert _files(root) == before and sorted(p.name for p in tmp_path.iterdir()) == ["DEMO-CASE"]
+    monkeypatch.undo()
+    rewritten = collection.write_dataset(dataset, root, seed=1)
+    assert _files(rewritten) != before and sorted(p.name for p in tmp_path.iterdir()) == ["DEMO-CASE"]

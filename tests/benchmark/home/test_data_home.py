@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from benchmark.data.cards import DatasetCard
 from benchmark.data.case import Case, CaseEntry
 from benchmark.data.enums import LayoutFamily
 from benchmark.data.readers import registry
@@ -25,34 +24,10 @@ from benchmark.errors import DataLadError, DatasetNotInstalledError, InstallErro
 from benchmark.home import datalad_ops as ops
 from benchmark.home.data_home import HOME_ENV, DataHome
 from benchmark.home.sources import SourceKind, resolve_source
-from tests.cards import card
-from tests.synthetic import labelled_phantom, write_nifti
+from tests.benchmark.home.toy import IMAGE, make_card, snapshot, write_cases
 
 if TYPE_CHECKING:
     from tests.conftest import HttpServer
-
-IMAGE = Path("imagesTr/case_000.nii.gz")
-
-
-def make_card(dataset_id: str = "D1") -> DatasetCard:
-    """A minimal F1 card (the data home never reads volumes)."""
-    return card({"1": "blob", "2": "dot"}, dataset_id=dataset_id, name=f"Toy {dataset_id}", url="https://example.org/toy",
-                path=Path(f"/cards/{dataset_id}.toml"))
-
-
-def write_cases(root: Path, n_cases: int = 2, seed: int = 0) -> Path:
-    """An F1 folder of tiny NIfTI cases, shape (12, 10, 6): imagesTr/case_00k.nii.gz and labelsTr/case_00k.nii.gz."""
-    for k in range(n_cases):
-        image, label = labelled_phantom((12, 10, 6), seed=seed + k)
-        write_nifti(root / "imagesTr" / f"case_{k:03d}.nii.gz", image)
-        write_nifti(root / "labelsTr" / f"case_{k:03d}.nii.gz", label)
-    return root
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file below ``root`` with its bytes."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
-
 
 def home_is_clean(home: DataHome) -> bool:
     return all(state.state == "clean" for state in ops.file_states(home.path))
@@ -119,7 +94,7 @@ def datalad_source(git_identity_module: Path, tmp_path_factory: pytest.TempPathF
     root = tmp_path_factory.mktemp("upstream") / "ds"
     ops.create(root)
     write_cases(root, n_cases=1, seed=7)
-    (root / "dataset.json").write_text('{"labels": {"0": "background", "1": "blob"}}\n', encoding="utf-8")
+    (root / "dataset.json").write_text('{"labels": {"0": "background", "1": "blob", "2": "dot"}}\n', encoding="utf-8")
     ops.save(root, paths=[root / "dataset.json"], message="labels", to_git=True)
     ops.save(root, message="cases")
     return root
@@ -249,6 +224,7 @@ def test_install_twice(home: DataHome, folder: SimpleNamespace, folder_install: 
     with pytest.raises(InstallError, match="already installed") as err:
         home.install(make_card("D1"), other)
     assert "D1" in str(err.value) and str(folder.root) in str(err.value) and str(other) in str(err.value)
+    assert "propbench datasets remove D1" in str(err.value)
 
 
 def test_install_refuses_a_folder_overlapping_the_home(home: DataHome) -> None:
@@ -383,7 +359,7 @@ def test_resolve_source_local_kinds_and_mismatches(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
     repo = tmp_path / "repo"
-    (repo / ".git").mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
     assert resolve_source(plain) == (str(plain), SourceKind.FOLDER)
     assert resolve_source(f"file://{repo}") == (str(repo), SourceKind.DATALAD)
     assert resolve_source("http://x.org/get", kind="url") == ("http://x.org/get", SourceKind.URL)
@@ -412,3 +388,105 @@ def test_ensure_refuses_a_folder_that_is_not_a_dataset(tmp_path: Path) -> None:
     (tmp_path / "home" / "notes.txt").write_text("mine", encoding="utf-8")
     with pytest.raises(InstallError, match="not a DataLad dataset"):
         DataHome(tmp_path / "home").ensure()
+
+
+# --- sources that are refused or ambiguous ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("where", ["the home", "a dataset of it", "a folder inside a dataset"])
+def test_the_data_home_or_anything_inside_it_is_refused_as_a_source(home: DataHome, folder_install: Any,
+                                                                    where: str) -> None:
+    source = {"the home": home.path, "a dataset of it": home.path / "D1",
+              "a folder inside a dataset": home.path / "D1" / "imagesTr"}[where]
+    head = ops.head_commit(home.path)
+    with pytest.raises(InstallError, match="overlaps the data home") as err:
+        home.install(make_card("D8"), source)
+    assert str(source) in str(err.value) and not home.is_installed("D8") and ops.head_commit(home.path) == head
+
+
+def _git_clone_with_ignored_images(root: Path) -> Path:
+    """A git repository whose images are git-ignored (as code repositories ship data): git tracks the rest."""
+    write_cases(root, n_cases=2)
+    (root / ".gitignore").write_text("*.nii.gz\n", encoding="utf-8")
+    (root / "README.md").write_text("data\n", encoding="utf-8")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "-C", str(root), "add", ".gitignore", "README.md"], check=True)
+    subprocess.run(["git", "-C", str(root), "commit", "-q", "-m", "code"], check=True)
+    return root
+
+
+def test_a_git_repository_with_untracked_files_asks_for_a_kind(git_identity: Path, tmp_path: Path) -> None:
+    repo = _git_clone_with_ignored_images(tmp_path / "clone")
+    with pytest.raises(InstallError, match="git does not track 4 of its files") as err:
+        resolve_source(repo)
+    assert "imagesTr/case_000.nii.gz" in str(err.value) and "--kind" in str(err.value)
+    assert "'folder' registers every file" in str(err.value)
+    assert resolve_source(repo, kind="folder") == (str(repo), SourceKind.FOLDER)
+    assert resolve_source(repo, kind="datalad") == (str(repo), SourceKind.DATALAD)
+    home = DataHome(tmp_path / "datahome")
+    with pytest.raises(InstallError, match="git does not track"):
+        home.install(make_card("D1"), repo)
+    result = home.install(make_card("D1"), repo, kind="folder")  # every file of the folder, .git left out
+    (status,) = home.status("D1")
+    assert result.source_kind is SourceKind.FOLDER and status.n_files == 5  # 4 images and labels, README.md
+    home.get("D1", [IMAGE])
+    assert (home.path / "D1" / IMAGE).read_bytes() == (repo / IMAGE).read_bytes()
+
+
+def test_a_git_repository_that_tracks_every_file_is_cloned(git_identity: Path, tmp_path: Path) -> None:
+    repo = write_cases(tmp_path / "tracked", n_cases=1)
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(repo), "commit", "-q", "-m", "all"], check=True)
+    assert resolve_source(repo) == (str(repo), SourceKind.DATALAD)
+
+
+# --- verify checks every dataset --------------------------------------------------------------------------------------
+
+def test_verify_reports_every_dataset_whatever_one_of_them_does(git_identity: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"  # a DataLad dataset without git-annex: every file in git
+    ops.create(plain, annex=False)
+    write_cases(plain, n_cases=1)
+    ops.save(plain, message="cases")
+    home = DataHome(tmp_path / "datahome")
+    home.install(make_card("D1"), plain)
+    home.install(make_card("D2"), write_cases(tmp_path / "two", n_cases=1))
+    home.install(make_card("D3"), write_cases(tmp_path / "three", n_cases=1))
+    (home.path / "D2" / ".git" / "index").write_bytes(b"not an index")  # git cannot read D2's worktree state
+    reports = {r.dataset_id: r for r in home.verify_all()}
+    assert sorted(reports) == ["D1", "D2", "D3"]
+    assert reports["D1"].ok and reports["D3"].ok
+    assert not reports["D2"].ok and any("could not run" in p and "D2" in p for p in reports["D2"].problems)
+    (home.path / "D1" / IMAGE).chmod(0o644)
+    (home.path / "D1" / IMAGE).write_bytes(b"changed in git")
+    assert any(IMAGE.as_posix() in p and "modified" in p for p in home.verify("D1").problems)
+
+
+# --- remove ----------------------------------------------------------------------------------------------------------
+
+def test_remove_takes_a_dataset_out_and_another_source_can_follow(git_identity: Path, tmp_path: Path) -> None:
+    source = write_cases(tmp_path / "first", n_cases=1)
+    files = snapshot(source)
+    home = DataHome(tmp_path / "datahome")
+    home.install(make_card("D1"), source)
+    home.get("D1")
+    home.remove("D1")
+    assert not home.is_installed("D1") and not (home.path / "D1").exists() and home_is_clean(home)
+    assert "D1" not in (home.path / ".gitmodules").read_text(encoding="utf-8") and snapshot(source) == files
+    other = home.install(make_card("D1"), write_cases(tmp_path / "second", n_cases=2, seed=4))
+    assert other.source == str(tmp_path / "second") and home.verify("D1").ok and home.status("D1")[0].n_files == 4
+
+
+def test_remove_never_loses_the_only_good_copy(git_identity: Path, tmp_path: Path) -> None:
+    source = write_cases(tmp_path / "first", n_cases=1)
+    home = DataHome(tmp_path / "datahome")
+    home.install(make_card("D1"), source)
+    home.get("D1", [IMAGE])
+    kept = (home.path / "D1" / IMAGE).read_bytes()
+    (source / IMAGE).unlink()
+    (source / IMAGE).write_bytes(b"another file now")
+    with pytest.raises(DataLadError, match="refusing to drop"):
+        home.remove("D1")
+    assert home.is_installed("D1") and (home.path / "D1" / IMAGE).read_bytes() == kept
+    (home.path / "D1" / "stray.txt").write_text("unsaved", encoding="utf-8")
+    with pytest.raises(InstallError, match=r"cannot remove D1: 1 file\(s\) .* \(stray.txt \(untracked\)\)"):
+        home.remove("D1")

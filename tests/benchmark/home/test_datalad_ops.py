@@ -14,6 +14,7 @@ import pytest
 
 from benchmark.errors import DataLadError
 from benchmark.home import datalad_ops as ops
+from benchmark.home import git_ops
 from tests.synthetic import labelled_phantom, write_nifti
 
 if TYPE_CHECKING:
@@ -85,9 +86,8 @@ def test_subdatasets_report_properties_and_recorded_commit(git_identity: Path, t
     superds, subds = tmp_path / "super", tmp_path / "super" / "D1"
     ops.create(superds, annex=False)
     ops.create(subds)
-    ops.save(superds, paths=[subds], message="register")
-    ops.set_submodule_properties(superds, subds, {"propbench-id": "D1", "propbench-source": "/data/d1"})
-    ops.save(superds, paths=[superds / ".gitmodules"], message="properties")
+    git_ops.register_subdataset(superds, "D1", {"path": "D1", "url": "./D1", "propbench-id": "D1",
+                                                "propbench-source": "/data/d1"}, message="register")
     (record,) = ops.subdatasets(superds)
     assert record.path == subds and record.installed and record.recorded_commit == ops.head_commit(subds)
     assert record.properties["propbench-id"] == "D1" and record.properties["propbench-source"] == "/data/d1"
