@@ -4,8 +4,9 @@ What MedSAM does (bowang-lab/MedSAM: ``pre_CT_MR.py`` built its training data, `
 ``extensions/seg_3dnii_sparse_marker/medsam_infer_3Dbox_adrenal.py`` run it), and what this module does the same way:
 
 1. Intensities, over the whole volume: CT is clipped to a window (level 40, width 400 HU by default), any other
-   modality to the 0.5 and 99.5 percentiles of its voxels above 0 (which stay 0); then min-max scaled to 0-255 and
-   truncated to uint8.
+   modality to the 0.5 and 99.5 percentiles of its voxels above 0; then min-max scaled to 0-255 and truncated to
+   uint8. (MedSAM also resets voxels that were 0 to 0 afterwards; they lie below the lower clip bound, which is
+   positive, so they are 0 already.)
 2. Each axial slice is shown to the network as MedSAM saw its training slices (SimpleITK arrays of scans stored in
    the usual LPS order): anterior at the top, the patient's right on the image's left. On the canonical RAS+ grid
    that is slice ``[:, :, k]`` flipped on both axes and transposed, so rows (height H) follow y and columns (width
@@ -44,22 +45,19 @@ PROPAGATION_BOX_SHIFT = 5
 
 @dataclass(frozen=True)
 class IntensityMapping:
-    """Clip to [low, high], scale to 0-255, truncate to uint8; voxels that were exactly 0 stay 0 when ``keep_zeros``.
+    """Clip to [low, high], scale to 0-255, truncate to uint8.
 
     ``low`` and ``high`` are the minimum and maximum of the clipped volume (MedSAM scales by those).
     """
 
     low: float
     high: float
-    keep_zeros: bool
 
     def apply(self, values: np.ndarray) -> np.ndarray:
         """``values`` (any shape) as uint8; a constant volume (high == low) maps to 0."""
         clipped = np.clip(values.astype(np.float64), self.low, self.high)
         span = self.high - self.low
         scaled = (clipped - self.low) / span * 255.0 if span > 0 else np.zeros_like(clipped)
-        if self.keep_zeros:
-            scaled[values == 0] = 0.0
         return scaled.astype(np.uint8)
 
 
@@ -71,17 +69,16 @@ def intensity_mapping(volume: np.ndarray, ct_window: tuple[float, float] | None)
     """
     if ct_window is not None:
         level, width = ct_window
-        lower, upper, keep_zeros = level - width / 2.0, level + width / 2.0, False
+        lower, upper = level - width / 2.0, level + width / 2.0
     else:
         positive = volume[volume > 0]
         if positive.size == 0:
             raise ValueError(f"MedSAM's MR intensity rule clips to percentiles of the voxels above 0, but this "
                              f"volume (range {float(volume.min())} to {float(volume.max())}) has none")
         lower, upper = (float(v) for v in np.percentile(positive, [0.5, 99.5]))
-        keep_zeros = True
     low = min(max(lower, float(volume.min())), upper)
     high = max(min(upper, float(volume.max())), lower)
-    return IntensityMapping(low, high, keep_zeros)
+    return IntensityMapping(low, high)
 
 
 def slice_view(slice_xy: np.ndarray) -> np.ndarray:

@@ -108,6 +108,13 @@ def test_decoder_logits_map_back_onto_the_slice() -> None:
     assert np.array_equal(mask, _box_mask((size_x, size_y), box))
 
 
+def test_the_decoder_threshold_is_one_half_after_bilinear_upsampling() -> None:
+    logits = torch.tensor([[-0.2, 0.2], [-0.2, 0.2]]).reshape(1, 2, 2).repeat_interleave(128, 1)
+    logits = logits.repeat_interleave(128, 2)  # (1, 256, 256): sigmoid 0.45 left, 0.55 right
+    mask = masks_from_logits(logits, 10, 30)[0]
+    assert not mask[:, :15].any() and mask[:, 15:].all()
+
+
 def _nearest_1024(mask_hw: np.ndarray) -> np.ndarray:
     """cv2.resize(mask, (1024, 1024), interpolation=cv2.INTER_NEAREST), written out."""
     rows = (np.arange(INPUT_SIZE) * mask_hw.shape[0]) // INPUT_SIZE

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,12 @@ from baselines.medsam_weights import (  # noqa: E402
 SAM_VIT_B = json.loads((Path(__file__).parent / "data" / "sam_vit_b_state_dict.json").read_text())["keys"]
 
 
+def seeded_sam_state(layout: Mapping[str, Any]) -> dict[str, Any]:
+    """A SAM-layout state dict with every tensor drawn from one seeded generator (names sorted)."""
+    generator = torch.Generator().manual_seed(0)
+    return {key: torch.randn(tuple(layout[key].shape), generator=generator) * 0.2 for key in sorted(layout)}
+
+
 def _equal_states(a: Any, b: Any) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -40,6 +47,31 @@ def test_every_medsam_key_maps_onto_vit_b_one_to_one_with_equal_shapes(vit_b: Lo
     assert set(renamed) == set(expected)
     assert all(tuple(renamed[k].shape) == tuple(expected[k].shape) for k in renamed)
     assert set(sam_state_dict_from_hf(network.state_dict())) == set(SAM_VIT_B)
+
+
+#: What Meta's segment-anything 1.0 computes with the narrow SAM of tests/baselines/conftest.py (its
+#: ImageEncoderViT(depth=1, embed_dim=16, mlp_ratio=2, num_heads=1, window_size=14, out_chans=32), PromptEncoder(32)
+#: and MaskDecoder(TwoWayTransformer(depth=2, embedding_dim=32, mlp_dim=64, num_heads=2), iou_head_hidden_dim=32))
+#: at the weights of seeded_sam_state, on a seeded image and the box [200.3, 300.7, 600.2, 700.9].
+META_REFERENCE = {"embedding_sum": -5250.60546875, "embedding_abs_sum": 28079.306640625,
+                  "embedding_0_5_7_9": 0.444585919, "logits_sum": 1374.3797607421875, "logits_abs_sum": 2165.6884765625,
+                  "logits_at": [0.0712200329, 0.0957031101, 0.0706771910, -0.0423947535, -0.0266634282]}
+
+
+def test_medsam_weights_compute_what_metas_sam_computes_with_them() -> None:
+    network = build_sam(tiny_sam_config(), seed=9)
+    load_state_exactly(network, seeded_sam_state(sam_state_dict_from_hf(network.state_dict())), source="reference")
+    image = torch.rand(1, 3, 1024, 1024, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        embedding = network.get_image_embeddings(image)
+        logits = network(image_embeddings=embedding, input_boxes=torch.tensor([[[200.3, 300.7, 600.2, 700.9]]]),
+                         multimask_output=False).pred_masks[0, 0, 0]
+    got = {"embedding_sum": embedding.sum(), "embedding_abs_sum": embedding.abs().sum(),
+           "embedding_0_5_7_9": embedding[0, 5, 7, 9], "logits_sum": logits.sum(), "logits_abs_sum": logits.abs().sum()}
+    for key, value in got.items():
+        assert float(value) == pytest.approx(META_REFERENCE[key], rel=1e-4, abs=1e-5), key
+    at = [float(logits[r, c]) for r, c in ((0, 0), (10, 200), (128, 128), (255, 17), (77, 199))]
+    assert at == pytest.approx(META_REFERENCE["logits_at"], abs=1e-5)
 
 
 def test_a_sam_format_state_dict_round_trips_through_the_loader(tmp_path: Path) -> None:
