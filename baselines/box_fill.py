@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.protocol.prompts import Box3D, PromptKind
+from baselines.box3d import require_box3d
+from benchmark.protocol.prompts import PromptKind
 
 __all__ = ["BoxFill"]
 
@@ -30,17 +31,10 @@ class BoxFill:
         """Fill ``prompt.box`` (x0, y0, z0, x1, y1, z1; half-open) on the case's (X, Y, Z) grid.
 
         Raises:
-            ValueError: The prompt is not a 3D box, or the box lies outside the image.
+            ValueError: The prompt is not a 3D box, or the box lies outside the image (see require_box3d).
         """
-        if not isinstance(prompt, Box3D):
-            kind = getattr(prompt, "kind", type(prompt).__name__)
-            raise ValueError(f"{self.name} takes prompts of kind ['box3d'], got {str(kind)!r}")
         shape = tuple(case.image.shape[-3:])
-        x0, y0, z0, x1, y1, z1 = prompt.box
-        lows, highs = (x0, y0, z0), (x1, y1, z1)
-        if any(not 0 <= low < high <= n for low, high, n in zip(lows, highs, shape, strict=True)):
-            raise ValueError(f"{self.name}: box {prompt.box} is empty or outside the image of shape {shape}; "
-                             f"expected 0 <= low < high <= size on every axis")
+        x0, y0, z0, x1, y1, z1 = require_box3d(self.name, prompt, shape).box
         out = np.zeros(shape, dtype=bool)
         out[x0:x1, y0:y1, z0:z1] = True
         return out

@@ -106,6 +106,25 @@ BUILTIN_MODELS: dict[str, ModelSpec] = {
                            "(leaks the extent)"),
         ModelSpec(name="Box-Fill", factory="baselines.box_fill:BoxFill", prompt_kinds=(PromptKind.BOX_3D,),
                   protocol="the 3D box's transverse box filled on every slice of its z-range (leaks the z-extent)"),
+        ModelSpec(name="MedSAM-3DBox", factory="baselines.medsam:medsam_3dbox", prompt_kinds=(PromptKind.BOX_3D,),
+                  protocol="the 3D box's transverse box given to MedSAM on every axial slice of its z-range, MedSAM's "
+                           "2D preprocessing per slice (leaks the z-extent)",
+                  needs_checkpoint=True, checkpoint_hint="MedSAM's medsam_vit_b.pth (github.com/bowang-lab/MedSAM)",
+                  packages=("torch", "transformers"), extra="medsam"),
+        ModelSpec(name="MedSAM-Propagate", factory="baselines.medsam:medsam_propagate",
+                  prompt_kinds=(PromptKind.BOX_3D,),
+                  protocol="the 3D box's transverse box on its own slice, then each next slice prompted with the box "
+                           "of the previous slice's mask, up to the ends of the box's z-range (MedSAM's 3D routine; "
+                           "leaks the z-extent)",
+                  needs_checkpoint=True, checkpoint_hint="MedSAM's medsam_vit_b.pth (github.com/bowang-lab/MedSAM)",
+                  packages=("torch", "transformers"), extra="medsam"),
+        ModelSpec(name="SegVol", factory="baselines.segvol:segvol", prompt_kinds=(PromptKind.BOX_3D,),
+                  protocol="the 3D box as SegVol's box prompt, SegVol's zoom-out then zoom-in inference on its own "
+                           "preprocessing (leaks the z-extent)",
+                  needs_checkpoint=True,
+                  checkpoint_hint="a local copy of the released BAAI/SegVol model folder (config.json, "
+                                  "model_segvol_single.py, pytorch_model.bin), with trust_remote_code = true",
+                  packages=("torch", "transformers", "monai", "einops"), extra="segvol"),
     )
 }
 
