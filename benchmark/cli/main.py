@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         fingerprint_commands,
         home_commands,
         models_commands,
+        reader_study_commands,
         results_commands,
         run_commands,
     )
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     models_commands.register(groups)
     run_commands.register(groups)
     results_commands.register(groups)
+    reader_study_commands.register(groups)
     return parser
 
 
