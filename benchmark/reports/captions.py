@@ -7,6 +7,7 @@ Every sentence is read from the store's rows and run configurations; nothing is 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -47,11 +48,13 @@ def rows_used(frame: pd.DataFrame, selection: Selection, what: str = "") -> str:
 
 
 def _status_detail(members: pd.DataFrame, status: str, reason_column: str) -> str:
+    """``"3 failed (D1: 2, D2: 1; RuntimeError x3)"``: counts by dataset and the most frequent reasons, their numbers
+    written # so that reasons differing only in a count are one reason."""
     rows = members[members["status"] == status]
     if rows.empty:
         return f"0 {status}"
     by_dataset = Counter(rows["dataset_id"])
-    reasons = Counter(str(r) for r in rows[reason_column] if r is not None)
+    reasons = Counter(re.sub(r"\d+(\.\d+)?", "#", str(r)) for r in rows[reason_column] if r is not None)
     where = ", ".join(f"{d}: {n}" for d, n in sorted(by_dataset.items()))
     why = "; ".join(f"{r} x{n}" for r, n in reasons.most_common(3))
     return f"{len(rows)} {status} ({where}{f'; {why}' if why else ''})"
