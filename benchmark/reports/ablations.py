@@ -147,7 +147,10 @@ def ablation_values(data: ReportData, ablation: Ablation) -> AblationValues:
     models = tuple(model_order(list(own["model"].unique())))
     used = frame[frame["setting"].isin(list(by_key)) & frame["model"].isin(models)]
     raw = metric_cells(used, "dice", ("dataset_id", "object_name", "model", "setting"))
-    objects = {d: tuple(sorted({o for dd, o, _, _ in raw if dd == d}, key=str.lower)) for d in used["dataset_id"]}
+    found: dict[str, set[str]] = {}
+    for dataset_id, obj, _, _ in raw:
+        found.setdefault(dataset_id, set()).add(obj)
+    objects = {d: tuple(sorted(o, key=str.lower)) for d, o in found.items()}
     cells: dict[CellKey, CellStats] = {}
     for (dataset_id, obj, model, setting), stats in raw.items():
         cells[(dataset_id, obj, model, by_key[setting])] = stats

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from benchmark.metrics import DEFAULT_TOLERANCE_MM
 from benchmark.reports.paper import model_order
-from benchmark.reports.source import ReportData, Selection
+from benchmark.reports.source import ReportData, Selection, natural_key
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,14 +31,19 @@ def _unique(values: Iterable[object]) -> list[str]:
     return sorted({str(v) for v in values if v is not None and str(v) != "nan"})
 
 
+def _distinct(frame: pd.DataFrame, column: str) -> list[str]:
+    """The distinct non-missing values of a column, as sorted text (pandas' unique: one pass in C)."""
+    return _unique(frame[column].dropna().unique())
+
+
 def _counts(frame: pd.DataFrame) -> str:
-    counts = Counter(frame["status"])
+    counts = frame["status"].value_counts().to_dict()
     return ", ".join(f"{counts.get(s, 0)} {s}" for s in ("ok", "failed", "skipped"))
 
 
 def rows_used(frame: pd.DataFrame, selection: Selection, what: str = "") -> str:
     """How many rows a table used, of which runs."""
-    runs = ", ".join(_unique(frame["run_id"])) or "none"
+    runs = ", ".join(_distinct(frame, "run_id")) or "none"
     text = (f"Rows used{f' ({what})' if what else ''}: {len(frame)} rows of the results store ({_counts(frame)}) "
             f"from run(s) {runs}. {selection.note}")
     if selection.duplicates_dropped:
@@ -54,7 +59,9 @@ def _status_detail(members: pd.DataFrame, status: str, reason_column: str) -> st
     if rows.empty:
         return f"0 {status}"
     by_dataset = Counter(rows["dataset_id"])
-    reasons = Counter(re.sub(r"\d+(\.\d+)?", "#", str(r)) for r in rows[reason_column] if r is not None)
+    reasons: Counter[str] = Counter()
+    for reason, count in rows[reason_column].value_counts().items():
+        reasons[re.sub(r"\d+(\.\d+)?", "#", str(reason))] += int(count)
     where = ", ".join(f"{d}: {n}" for d, n in sorted(by_dataset.items()))
     why = "; ".join(f"{r} x{n}" for r, n in reasons.most_common(3))
     return f"{len(rows)} {status} ({where}{f'; {why}' if why else ''})"
@@ -63,16 +70,18 @@ def _status_detail(members: pd.DataFrame, status: str, reason_column: str) -> st
 def model_notes(frame: pd.DataFrame) -> list[str]:
     """Per model: the prompt it received and its protocol, what the prompt leaks, its weights, and its failed and
     skipped objects by dataset (with the most frequent reasons)."""
+    groups = {str(model): members for model, members in frame.groupby("model", sort=False)}
     notes = []
-    for model in model_order(_unique(frame["model"])):
-        members = frame[frame["model"] == model]
+    for model in model_order(list(groups)):
+        members = groups[model]
         prompted = members[members["prompt_kind"].notna()]
-        kinds = ", ".join(_unique(prompted["prompt_kind"])) or "none recorded"
-        protocol = "; ".join(_unique(members["model_protocol"])) or "protocol not recorded"
-        leaks = sorted({leak for text in prompted["prompt_leaks"] if text for leak in str(text).split(",") if leak})
+        kinds = ", ".join(_distinct(prompted, "prompt_kind")) or "none recorded"
+        protocol = "; ".join(_distinct(members, "model_protocol")) or "protocol not recorded"
+        leaks = sorted({leak for text in prompted["prompt_leaks"].dropna().unique() for leak in str(text).split(",")
+                        if leak})
         leaked = ", ".join(leaks) if leaks else "nothing beyond the prompt"
-        weights = ", ".join(_unique(members["weights"])) or "not recorded"
-        shas = _unique(s[:12] for s in members["checkpoint_sha256"] if s)
+        weights = ", ".join(_distinct(members, "weights")) or "not recorded"
+        shas = _unique(str(s)[:12] for s in members["checkpoint_sha256"].dropna().unique() if s)
         checkpoint = f" (checkpoint sha256 {', '.join(shas)})" if shas else ""
         notes.append(f"{model}: prompt {kinds} ({protocol}); leaks {leaked}; weights {weights}{checkpoint}; "
                      f"{len(members)} objects: {int((members['status'] == 'ok').sum())} ok, "
@@ -84,7 +93,7 @@ def model_notes(frame: pd.DataFrame) -> list[str]:
 def protocol_notes(data: ReportData, frame: pd.DataFrame) -> list[str]:
     """The prompt protocol, seeds, subset, device and code version of each run whose rows are in ``frame``, and the
     NSD tolerance of the rows."""
-    used = set(_unique(frame["run_id"]))
+    used = set(_distinct(frame, "run_id"))
     notes = []
     for run in (r for r in data.runs if r.run_id in used):
         p, c = run.protocol, run.config
@@ -105,8 +114,9 @@ def protocol_notes(data: ReportData, frame: pd.DataFrame) -> list[str]:
 def version_notes(data: ReportData, frame: pd.DataFrame) -> list[str]:
     """The data version (DataLad commit) of each dataset's rows, and whether it is the installed one."""
     parts, differ = [], []
-    for dataset_id in sorted(_unique(frame["dataset_id"])):
-        versions = _unique(frame.loc[frame["dataset_id"] == dataset_id, "data_version"])
+    by_dataset = {str(d): _unique(v) for d, v in frame.groupby("dataset_id")["data_version"].unique().items()}
+    for dataset_id in sorted(by_dataset, key=natural_key):
+        versions = by_dataset[dataset_id]
         parts.append(f"{dataset_id} {'/'.join(v[:10] for v in versions) or 'not recorded'}")
         if data.installed_versions is None:
             continue
@@ -146,5 +156,5 @@ def n_note(metric: str) -> str:
 def caption_notes(data: ReportData, selection: Selection, frame: pd.DataFrame, *, what: str = "") -> list[str]:
     """Every caption sentence of a results table built from ``frame`` (rows of ``selection``)."""
     return [rows_used(frame, selection, what), *model_notes(frame),
-            *skipped_model_notes(data, tuple(_unique(frame["model"]))), *protocol_notes(data, frame),
+            *skipped_model_notes(data, tuple(_distinct(frame, "model"))), *protocol_notes(data, frame),
             *version_notes(data, frame)]

@@ -9,6 +9,7 @@ and without the modality suffix.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import re
 from collections.abc import Iterator, Sequence
@@ -41,13 +42,19 @@ def paper_dir() -> Path:
 
 def read_rows(filename: str, directory: Path | None = None) -> list[dict[str, str]]:
     """Rows of one reference CSV (empty list when the file is absent)."""
-    path = (directory or paper_dir()) / filename
+    return [dict(row) for row in _cached_rows((directory or paper_dir()) / filename)]
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_rows(path: Path) -> tuple[dict[str, str], ...]:
+    """The reference files are data of the checkout, read once per process (reports read them per dataset)."""
     if not path.is_file():
-        return []
+        return ()
     with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+        return tuple(csv.DictReader(handle))
 
 
+@functools.lru_cache(maxsize=8192)
 def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 

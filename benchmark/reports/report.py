@@ -31,7 +31,13 @@ from benchmark.data.case import Case, CaseEntry
 from benchmark.data.catalog import Catalog
 from benchmark.data.readers.base import LayoutReader
 from benchmark.home.data_home import DataHome
-from benchmark.reports.ablations import SLICE_DEVIATION, THICKNESS, ablation_values, table_ablation
+from benchmark.reports.ablations import (
+    SLICE_DEVIATION,
+    THICKNESS,
+    AblationValues,
+    ablation_values,
+    table_ablation,
+)
 from benchmark.reports.accuracy import METRICS, AccuracyMetric, table_accuracy
 from benchmark.reports.figures.distributions import plot_dice_distributions, plot_inference_times
 from benchmark.reports.figures.fluctuation import plot_fluctuation
@@ -75,20 +81,25 @@ class ReportResult:
     figures: tuple[Figure, ...]
 
 
-def build_tables(data: ReportData, *, seed: int = 0, resamples: int = DEFAULT_RESAMPLES) -> list[tuple[str, Table]]:
-    """Every results table of the report, with its file stem, in page order."""
+def build_tables(data: ReportData, *, seed: int = 0, resamples: int = DEFAULT_RESAMPLES,
+                 ablations: Sequence[AblationValues] | None = None) -> list[tuple[str, Table]]:
+    """Every results table of the report, with its file stem, in page order (``ablations``: the cells of Tables S8
+    and S9 when already computed)."""
     tables = [(METRICS[m].stem, table_accuracy(data, m)) for m in AccuracyMetric]
     tables += [("table_s6_inference_time", table_s6(data)), ("table_s7_wilcoxon", table_s7(data))]
-    tables += [(a.stem, table_ablation(ablation_values(data, a))) for a in (SLICE_DEVIATION, THICKNESS)]
+    values = ablations if ablations is not None else [ablation_values(data, a) for a in (SLICE_DEVIATION, THICKNESS)]
+    tables += [(v.ablation.stem, table_ablation(v)) for v in values]
     tables += [("table_dice_paired_tests", table_paired_dice(data)),
                ("table_dice_bootstrap_ci", table_dice_intervals(data, seed=seed, resamples=resamples))]
     return tables
 
 
 def build_figures(data: ReportData, out_dir: Path, *, open_case: CaseOpener | None = None,
-                  training_dirs: Sequence[Path] = ()) -> list[Figure]:
+                  training_dirs: Sequence[Path] = (), ablations: Sequence[AblationValues] | None = None
+                  ) -> list[Figure]:
     """Every figure of the report, written under ``out_dir/figures`` (skipped ones carry their reason)."""
-    figures = [plot_fluctuation(ablation_values(data, a), out_dir) for a in (SLICE_DEVIATION, THICKNESS)]
+    values = ablations if ablations is not None else [ablation_values(data, a) for a in (SLICE_DEVIATION, THICKNESS)]
+    figures = [plot_fluctuation(v, out_dir) for v in values]
     figures += [plot_dice_distributions(data, out_dir), plot_inference_times(data, out_dir)]
     figures += plot_qualitative(data, out_dir, open_case)
     figures.append(plot_training_curves(list(training_dirs), out_dir))
@@ -129,7 +140,8 @@ def write_report(data: ReportData, out_dir: Path, *, open_case: CaseOpener | Non
                  command: str = "propbench report") -> ReportResult:
     """Write every table, figure and the page of ``data`` under ``out_dir`` (module docstring)."""
     out_dir = Path(out_dir)
-    tables = build_tables(data, seed=seed, resamples=resamples)
+    ablations = [ablation_values(data, a) for a in (SLICE_DEVIATION, THICKNESS)]
+    tables = build_tables(data, seed=seed, resamples=resamples, ablations=ablations)
     entries = [entry for stem, command_name in EXISTING_TABLES
                if (entry := read_existing_table(out_dir, stem, command_name)) is not None]
     files: list[Path] = []
@@ -138,7 +150,7 @@ def write_report(data: ReportData, out_dir: Path, *, open_case: CaseOpener | Non
         files += written
         entries.append(TableEntry(stem, table, written))
     figures = build_figures(data, out_dir, open_case=open_case,
-                            training_dirs=[*training_dirs, *checkpoint_folders(data)])
+                            training_dirs=[*training_dirs, *checkpoint_folders(data)], ablations=ablations)
     files += [p for f in figures for p in (f.png, f.pdf) if p is not None]
     provenance = Provenance(command=command, store=data.store_path, schema_version=data.schema_version,
                             runs=data.runs, machines=data.machines, total_rows=data.total_rows)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = ["ReportError", "RunInfo", "DatasetInfo", "Selection", "ReportData", "load_report_data", "read_frame",
-           "natural_key", "FRAME_COLUMNS", "NUMERIC_COLUMNS", "ALL_SUBSET", "EVAL_CASE_SUBSETS"]
+           "natural_key", "frame_from_columns", "FRAME_COLUMNS", "NUMERIC_COLUMNS", "ALL_SUBSET", "EVAL_CASE_SUBSETS"]
 
 #: Row columns a report reads (tracebacks, traces and timestamps stay in the store).
 FRAME_COLUMNS = ("run_id", "model", "setting", "dataset_id", "case_id", "object_name", "status", "skip_reason",
@@ -178,15 +178,19 @@ def _config(record: RunRecord) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def read_frame(rows: Sequence[ResultRow]) -> pd.DataFrame:
-    """Rows as a frame of :data:`FRAME_COLUMNS`: metrics and seconds as float64 (NaN where NULL), the others as
-    Python objects (None where NULL)."""
+def frame_from_columns(columns: Mapping[str, Sequence[Any]]) -> pd.DataFrame:
+    """A frame of :data:`FRAME_COLUMNS` from one list of values per column: metrics and seconds as float64 (NaN
+    where NULL), the others as Python objects (None where NULL), whatever the pandas version's string default."""
     import pandas as pd
 
-    # Text and integer columns stay Python objects (None where NULL) whatever the pandas version's string default.
-    data = {name: pd.Series([getattr(row, name) for row in rows],
-                            dtype="float64" if name in NUMERIC_COLUMNS else object) for name in FRAME_COLUMNS}
+    data = {name: pd.Series(columns[name], dtype="float64" if name in NUMERIC_COLUMNS else object)
+            for name in FRAME_COLUMNS}
     return pd.DataFrame(data, columns=list(FRAME_COLUMNS))
+
+
+def read_frame(rows: Sequence[ResultRow]) -> pd.DataFrame:
+    """Rows as a frame (see :func:`frame_from_columns`)."""
+    return frame_from_columns({name: [getattr(row, name) for row in rows] for name in FRAME_COLUMNS})
 
 
 def _latest_only(frame: pd.DataFrame, order: Mapping[str, int]) -> tuple[pd.DataFrame, int]:
@@ -254,11 +258,14 @@ def load_report_data(store: ResultStore, *, runs: Sequence[str] | None = None, c
         ReportError: The store holds no runs, the selected runs hold no rows, or a named run is not in the store.
     """
     chosen = _runs(store, runs)
-    rows = [row for run in chosen for row in store.rows(run.run_id)]
-    if not rows:
+    columns: dict[str, list[Any]] = {name: [] for name in FRAME_COLUMNS}
+    for run in chosen:
+        for name, values in store.columns(FRAME_COLUMNS, run.run_id).items():
+            columns[name] += values
+    if not columns["run_id"]:
         raise ReportError(f"results store {store.path}: run(s) {', '.join(r.run_id for r in chosen)} hold no rows; "
                           f"expected rows written by 'propbench run' (was the run stopped before its first case?)")
-    frame = read_frame(rows)
+    frame = frame_from_columns(columns)
     accuracy, timing = _select(frame, chosen)
     known = set(catalog.ids) if catalog is not None else set()
     datasets = {d: DatasetInfo(d, catalog.get(d) if catalog is not None and d in known else None)

@@ -14,6 +14,7 @@ formats people read (Markdown, LaTeX, HTML) may, per table:
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import io
 import math
@@ -97,16 +98,24 @@ class Table:
         hidden = {change for _, change in self.bracketed}
         return tuple(c for c in self.columns if c not in hidden)
 
+    @functools.cached_property
+    def _styles(self) -> tuple[dict[str, int], dict[str, str], dict[str, str], dict[str, str]]:
+        """Column positions, formats, placeholders and change columns, looked up once per table."""
+        return ({c: i for i, c in enumerate(self.columns)}, dict(self.formats), dict(self.placeholders),
+                dict(self.bracketed))
+
     def shown_cell(self, row: int, column: str) -> str:
         """The text people's formats print in one cell (unescaped, without emphasis)."""
-        values = dict(zip(self.columns, self.rows[row], strict=True))
-        value = values[column]
-        text = _formatted(value, dict(self.formats).get(column))
+        positions, formats, placeholders, bracketed = self._styles
+        values = self.rows[row]
+        value = values[positions[column]]
         if value is None or (isinstance(value, float) and math.isnan(value)):
-            text = dict(self.placeholders).get(column, "")
-        change = dict(self.bracketed).get(column)
-        if change is not None and values[change] is not None and text:
-            change_text = _formatted(values[change], dict(self.formats).get(change))
+            return placeholders.get(column, "")
+        text = _formatted(value, formats.get(column))
+        change = bracketed.get(column)
+        if change is not None and text:
+            change_value = values[positions[change]]
+            change_text = "" if change_value is None else _formatted(change_value, formats.get(change))
             if change_text:
                 text = f"{text} ({change_text})"
         return text

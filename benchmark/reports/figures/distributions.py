@@ -14,14 +14,15 @@ from benchmark.reports.figures.plotting import Figure, pyplot, save_figure, skip
 from benchmark.reports.paper import model_order
 from benchmark.reports.source import ReportData
 
-__all__ = ["plot_dice_distributions", "plot_inference_times", "PANEL_COLUMNS"]
+__all__ = ["plot_dice_distributions", "plot_inference_times", "DATASETS_PER_ROW"]
 
-#: Dataset panels per row of the Dice figure.
-PANEL_COLUMNS = 4
+#: Datasets per panel row of the Dice figure.
+DATASETS_PER_ROW = 11
 
 
 def plot_dice_distributions(data: ReportData, out_dir: Path) -> Figure:
-    """Box plots of per-object Dice, one panel per dataset, one box per model."""
+    """Box plots of per-object Dice: per dataset a group of boxes, one per model (colour), up to
+    :data:`DATASETS_PER_ROW` datasets per panel row."""
     frame = data.accuracy.frame
     frame = frame[frame["setting"] == DEFAULT_POINT.key]
     title = "Dice of every object per model and dataset (default setting)"
@@ -36,21 +37,29 @@ def plot_dice_distributions(data: ReportData, out_dir: Path) -> Figure:
         return skipped_figure("figure_dice_distributions", title, "no finite Dice in the default setting's rows",
                               notes)
     plt = pyplot()
-    columns = min(PANEL_COLUMNS, len(datasets))
-    rows = math.ceil(len(datasets) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns + 1.0, 2.8 * rows), squeeze=False,
-                                sharey=True)
-    for index, info in enumerate(datasets):
-        axis = axes[index // columns][index % columns]
-        present = [m for m in models if (info.dataset_id, m) in values]
-        axis.boxplot([values[(info.dataset_id, m)] for m in present], flierprops={"markersize": 2})
-        axis.set_xticks(range(1, len(present) + 1), present, rotation=30, ha="right", fontsize="x-small")
-        axis.set_title(info.label, fontsize="small")
+    rows = math.ceil(len(datasets) / DATASETS_PER_ROW)
+    per_row = min(DATASETS_PER_ROW, len(datasets))
+    width = 0.8 / len(models)
+    colours = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    figure, axes = plt.subplots(rows, 1, figsize=(1.0 + per_row * (0.35 + 0.25 * len(models)), 3.0 * rows),
+                                squeeze=False)
+    for index in range(rows):
+        axis, chunk = axes[index][0], datasets[index * DATASETS_PER_ROW:(index + 1) * DATASETS_PER_ROW]
+        for k, model in enumerate(models):
+            present = [(j, values[(info.dataset_id, model)]) for j, info in enumerate(chunk)
+                       if (info.dataset_id, model) in values]
+            if present:
+                axis.boxplot([v for _, v in present], positions=[j - 0.4 + width * (k + 0.5) for j, _ in present],
+                             widths=width * 0.85, patch_artist=True, manage_ticks=False,
+                             boxprops={"facecolor": colours[model], "alpha": 0.6},
+                             medianprops={"color": "black"}, flierprops={"markersize": 2})
+        axis.set_xticks(range(len(chunk)), [i.label for i in chunk], rotation=30, ha="right", fontsize="small")
+        axis.set_xlim(-0.6, per_row - 0.4)
         axis.set_ylim(-0.02, 1.02)
-    for index in range(len(datasets), rows * columns):
-        axes[index // columns][index % columns].set_visible(False)
-    for row in axes:
-        row[0].set_ylabel("Dice")
+        axis.set_ylabel("Dice")
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=colours[m], alpha=0.6, label=m) for m in models]
+    figure.legend(handles=handles, loc="upper center", ncol=min(4, len(models)), frameon=False,
+                  bbox_to_anchor=(0.5, 1.0 + 0.15 / rows))
     figure.tight_layout()
     return save_figure(figure, out_dir, "figure_dice_distributions", title, notes)
 
