@@ -29,7 +29,8 @@ from benchmark.reports.source import ReportData
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["CaseOpener", "choose_objects", "neighbour_slices", "plot_qualitative", "read_mask"]
+__all__ = ["CaseOpener", "choose_objects", "neighbour_slices", "plot_qualitative", "read_mask", "display_slice",
+           "box_edges"]
 
 #: Opens one case of one dataset (dataset ID, case ID); raises when it cannot.
 CaseOpener = Callable[[str, str], Case]
@@ -75,12 +76,12 @@ def read_mask(path: str | Path, shape: tuple[int, int, int]) -> np.ndarray:
     return np.asarray(array, dtype=bool)
 
 
-def _view(plane: np.ndarray) -> np.ndarray:
+def display_slice(plane: np.ndarray) -> np.ndarray:
     """An (X, Y) slice as displayed with origin "lower": rows y (anterior up), columns x reversed (right on left)."""
     return np.asarray(plane).T[:, ::-1]
 
 
-def _box_edges(box: Sequence[int], x0: int, y0: int, width: int) -> tuple[float, float, float, float]:
+def box_edges(box: Sequence[int], x0: int, y0: int, width: int) -> tuple[float, float, float, float]:
     """A half-open (x0, y0, x1, y1) box in display coordinates of a crop starting at (x0, y0) of ``width`` columns."""
     bx0, by0, bx1, by1 = box
     return (width - (bx1 - x0) - 0.5, width - (bx0 - x0) - 0.5, by0 - y0 - 0.5, by1 - y0 - 0.5)
@@ -120,18 +121,18 @@ def _draw(case: Case, reference: np.ndarray, image: np.ndarray, rows: pd.DataFra
     models = model_order(list(masks))
     colours = {m: _COLOURS[i % len(_COLOURS)] for i, m in enumerate(models)}
     for axis, z in zip(axes[0], sorted(shown), strict=True):
-        axis.imshow(_view(crop[:, :, z]), cmap="gray", vmin=low, vmax=high, origin="lower", aspect=sy / sx)
+        axis.imshow(display_slice(crop[:, :, z]), cmap="gray", vmin=low, vmax=high, origin="lower", aspect=sy / sx)
         if reference[x0:x1, y0:y1, z].any():
-            axis.contour(_view(reference[x0:x1, y0:y1, z]), levels=[0.5], colors=["lime"], linewidths=1.2)
+            axis.contour(display_slice(reference[x0:x1, y0:y1, z]), levels=[0.5], colors=["lime"], linewidths=1.2)
         for model in models:
             if masks[model][x0:x1, y0:y1, z].any():
-                axis.contour(_view(masks[model][x0:x1, y0:y1, z]), levels=[0.5], colors=[colours[model]],
+                axis.contour(display_slice(masks[model][x0:x1, y0:y1, z]), levels=[0.5], colors=[colours[model]],
                              linewidths=0.9)
         if z == guide:
             for row in rows.itertuples(index=False):
                 box = _prompt_box(row)
                 if box is not None:
-                    left, right, bottom, top = _box_edges(box, int(x0), int(y0), int(x1 - x0))
+                    left, right, bottom, top = box_edges(box, int(x0), int(y0), int(x1 - x0))
                     axis.add_patch(plt.Rectangle((left, bottom), right - left, top - bottom, fill=False,
                                                  edgecolor=colours.get(str(row.model), "yellow"), linestyle="--",
                                                  linewidth=1.0))

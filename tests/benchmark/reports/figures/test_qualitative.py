@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from benchmark.reports.figures.qualitative import choose_objects, neighbour_slices, plot_qualitative, read_mask
+from benchmark.reports.figures.qualitative import (
+    box_edges,
+    choose_objects,
+    display_slice,
+    neighbour_slices,
+    plot_qualitative,
+    read_mask,
+)
 from benchmark.reports.report import home_case_opener, installed_versions
 from benchmark.reports.source import ReportData, load_report_data, read_frame
 from benchmark.results.rows import RowKey
@@ -129,3 +136,17 @@ def test_no_saved_masks_is_one_skipped_figure(tmp_path: Path) -> None:
     data = report_data(write_store(tmp_path / "s.sqlite", [(run_record(), [row("A", "D1", "c", "liver")])]))
     figures = plot_qualitative(data, tmp_path, None)
     assert len(figures) == 1 and "--save-masks" in figures[0].skipped
+
+
+def test_a_prompt_box_is_drawn_around_the_same_voxels_in_the_displayed_slice() -> None:
+    # (X, Y) = (10, 8) crop starting at (x0, y0) = (2, 1); a box (x0, y0, x1, y1) = (4, 3, 7, 5) half-open
+    plane = np.zeros((10, 8), dtype=bool)
+    plane[4 - 2:7 - 2, 3 - 1:5 - 1] = True
+    shown = display_slice(plane)  # rows: y (drawn with origin "lower"), columns: x reversed (right on the left)
+    assert shown.shape == (8, 10)
+    rows, columns = np.nonzero(shown)
+    left, right, bottom, top = box_edges((4, 3, 7, 5), 2, 1, 10)
+    assert (left, right) == (columns.min() - 0.5, columns.max() + 0.5)  # pixel centres at integers
+    assert (bottom, top) == (rows.min() - 0.5, rows.max() + 0.5)
+    # RAS: x grows towards the patient's right, so x = 0 (the patient's left) is drawn on the right (radiological)
+    assert display_slice(np.eye(3, 2, dtype=bool))[0, -1]
