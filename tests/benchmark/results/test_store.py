@@ -43,6 +43,7 @@ def test_columns_read_like_rows_in_key_order(tmp_path: Path) -> None:
             store.write(row)
         assert store.columns(["case_id", "dice", "seconds"], "r1") == {"case_id": ["c1", "c2"], "dice": [None, 0.5],
                                                                         "seconds": [1.5, None]}
+        assert store.columns(["dice"]) == {"dice": [None, 0.5, 0.7]}  # key order, not the order of writing
         every = store.columns(["run_id", "case_id"])
         assert every == {"run_id": [r.run_id for r in store.rows()], "case_id": [r.case_id for r in store.rows()]}
         with pytest.raises(StoreError, match=r"unknown result column\(s\) \['dice; DROP'\]"):
