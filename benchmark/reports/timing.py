@@ -111,4 +111,4 @@ def table_s6(data: ReportData) -> Table:
                  tuple(rows), tuple(notes), emphasis=tuple(emphasis),
                  placeholders=tuple((c, "n/p") for c in columns if c.endswith(" paper")) + tuple((m, "-")
                                                                                                 for m in models),
-                 formats=tuple((c, ".4f") for c in columns if c in models or c.endswith((" paper", " diff"))))
+                 formats=tuple((c, ".4g") for c in columns if c in models or c.endswith((" paper", " diff"))))

@@ -46,8 +46,8 @@ def test_the_fastest_is_bold_and_the_second_underlined(data: ReportData) -> None
     assert table.emphasis_of(d1, BOX) is None and table.emphasis_of(d1, SEGVOL) is None
     d2 = row_index(table, id="D2")  # a tie: both fastest are bold, nothing is second
     assert table.emphasis_of(d2, BOX) is Emphasis.BOLD and table.emphasis_of(d2, MASK) is Emphasis.BOLD
-    assert "**1.5000**" in to_markdown(table) and "<u>2.2500</u>" in to_markdown(table)
-    assert r"\textbf{1.5000}" in to_latex(table) and r"\underline{2.2500}" in to_latex(table)
+    assert "**1.5**" in to_markdown(table) and "<u>2.25</u>" in to_markdown(table)
+    assert r"\textbf{1.5}" in to_latex(table) and r"\underline{2.25}" in to_latex(table)
 
 
 def test_rank_emphasis() -> None:
