@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -8,14 +11,24 @@ from benchmark.reports.figures.training import CURVE_COLUMNS, find_curves, plot_
 from tests.benchmark.reports.figures.images import png_size
 
 
-def _write_real_curves(folder: Path) -> Path:
-    """The training loop's own writer (propsam.training.curves), whose file contract the report reads."""
-    pytest.importorskip("torch")
-    from propsam.training.curves import CSV_COLUMNS, EpochRecord, write_curves_csv
+def _curves_module() -> ModuleType:
+    """The training loop's own writer (propsam/training/curves.py), whose file contract the report reads, loaded as
+    a file: its package's __init__ imports torch, and importing torch here would change what later tests of this
+    process record as the machine (benchmark.results.provenance describes torch only once it is imported)."""
+    path = Path(__file__).resolve().parents[4] / "propsam" / "training" / "curves.py"
+    spec = importlib.util.spec_from_file_location("propsam_training_curves", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
 
-    assert CSV_COLUMNS == CURVE_COLUMNS
-    records = [EpochRecord(e, 1.0 / e, 1.2 / e if e % 2 == 0 else None, 0.5, 1e-3, 2.0) for e in range(1, 7)]
-    return write_curves_csv(records, folder / "curves.csv")
+
+def _write_real_curves(folder: Path) -> Path:
+    curves = _curves_module()
+    assert curves.CSV_COLUMNS == CURVE_COLUMNS
+    records = [curves.EpochRecord(e, 1.0 / e, 1.2 / e if e % 2 == 0 else None, 0.5, 1e-3, 2.0) for e in range(1, 7)]
+    return Path(curves.write_curves_csv(records, folder / "curves.csv"))
 
 
 def test_loss_curves_of_a_training_run_folder(tmp_path: Path) -> None:
