@@ -252,12 +252,24 @@ class PairwiseComparison:
     p_adjusted: float
 
     @property
+    def test(self) -> WilcoxonTest:
+        return self.result.test
+
+    @property
     def statistic(self) -> float:
         return self.result.statistic
 
     @property
     def p_value(self) -> float:
         return self.result.p_value
+
+    @property
+    def n_a(self) -> int:
+        return self.result.n_a
+
+    @property
+    def n_b(self) -> int:
+        return self.result.n_b
 
 
 def pairwise_tests(groups: Mapping[str, Sequence[float]], *, test: WilcoxonTest | str,

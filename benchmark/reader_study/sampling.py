@@ -37,7 +37,7 @@ from benchmark.data.readers.base import LayoutReader
 from benchmark.errors import BenchmarkError, CaseError
 from benchmark.protocol.object_prompts import ObjectKey, ObjectPrompts, ProtocolOptions, simulate_object
 from benchmark.protocol.settings import DEFAULT_POINT
-from benchmark.reader_study.matching import match_objects, matching_size
+from benchmark.reader_study.matching import BipartiteGraph
 
 __all__ = ["ObjectCandidate", "Assignment", "ReaderSample", "InsufficientDataError", "sample_volumes"]
 
@@ -187,8 +187,8 @@ def sample_volumes(readers: Sequence[LayoutReader], *, n: int, seed: int,
     options = ProtocolOptions(seed=seed)
     errors: list[CaseError] = []
     order = _seeded_order(readers, rng, errors)
-    volumes: list[_Volume] = []
-    names: set[str] = set()
+    volumes: list[_Volume] = []  # those with a candidate, in reading order: the rows of ``graph``
+    graph = BipartiteGraph()
     read = 0
     for reader, entry in order:
         read += 1
@@ -204,24 +204,20 @@ def sample_volumes(readers: Sequence[LayoutReader], *, n: int, seed: int,
         if not volume.candidates:
             continue
         volumes.append(volume)
-        names.update(volume.candidates)
-        if min(len(volumes), len(names)) >= n and matching_size(_rows(volumes), sorted(names)) >= n:
+        graph.add_volume(volume.candidates)
+        if min(graph.n_volumes, len(graph.objects)) >= n and graph.matching_size() >= n:
             break
-    objects = sorted(names)
+    objects = sorted(graph.objects)
     rng.shuffle(objects)
-    matched = match_objects(_rows(volumes), objects)
+    matched = graph.match(objects)
     found = sum(name is not None for name in matched)
     if found < n:
-        raise _insufficient(n, found, volumes, names, len(order), errors)
+        raise _insufficient(n, found, volumes, set(objects), len(order), errors)
     assignments = tuple(Assignment(dataset_id=v.dataset_id, case_id=v.case_id, object_name=name,
                                    data_version=v.data_version, prompts=v.candidates[name])
                         for v, name in zip(volumes, matched, strict=True) if name is not None)
     return ReaderSample(n=n, seed=seed, assignments=assignments[:n], cases_read=read, cases_total=len(order),
                         errors=tuple(errors))
-
-
-def _rows(volumes: Sequence[_Volume]) -> list[Sequence[str]]:
-    return [list(volume.candidates) for volume in volumes]
 
 
 def _insufficient(n: int, found: int, volumes: Sequence[_Volume], names: set[str], total: int,
