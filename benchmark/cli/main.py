@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         home_commands,
         models_commands,
         reader_study_commands,
+        report_commands,
         results_commands,
         run_commands,
     )
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_commands.register(groups)
     results_commands.register(groups)
     reader_study_commands.register(groups)
+    report_commands.register(groups)
     return parser
 
 

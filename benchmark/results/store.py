@@ -20,7 +20,7 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -275,6 +275,23 @@ class ResultStore:
         query = f"SELECT {', '.join(ROW_COLUMNS)} FROM results {where} ORDER BY {', '.join(KEY_COLUMNS)}"
         for values in self._db.execute(query, params):
             yield ResultRow(**dict(zip(ROW_COLUMNS, values, strict=True)))
+
+    def columns(self, names: Sequence[str], run_id: str | None = None) -> dict[str, list[Any]]:
+        """Some columns of every row (of one run, or of all runs), in key order: one list of values per column.
+
+        A reader of many rows that needs few of their columns (the reports) reads them without building a
+        :class:`ResultRow` per row.
+
+        Raises:
+            StoreError: A name is not a column of the results table.
+        """
+        unknown = [n for n in names if n not in ROW_COLUMNS]
+        if unknown:
+            raise StoreError(f"unknown result column(s) {unknown}; expected names among {list(ROW_COLUMNS)}")
+        where, params = ("WHERE run_id = ?", (run_id,)) if run_id is not None else ("", ())
+        query = f"SELECT {', '.join(names)} FROM results {where} ORDER BY {', '.join(KEY_COLUMNS)}"
+        values = self._db.execute(query, params).fetchall()
+        return {name: [row[i] for row in values] for i, name in enumerate(names)}
 
     def counts(self, run_id: str) -> dict[str, int]:
         """Rows of a run by status."""

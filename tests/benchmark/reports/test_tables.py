@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from benchmark.reports.paper import matches, name_keys
-from benchmark.reports.tables import Table, format_cell, to_latex, to_markdown, write_table
+from benchmark.reports.tables import Emphasis, Table, format_cell, to_csv, to_html, to_latex, to_markdown, write_table
 from tests.cards import card
 
 
@@ -35,3 +35,43 @@ def test_paper_names_match_with_modality_suffix() -> None:
     assert [r["dataset"] for r in matches(abdomen, rows)] == ["AbdomenCT-1K-CT"]
     assert [r["dataset"] for r in matches(autopet_ct, rows)] == ["AutoPET-CT"]
     assert "totalsegmentatorct" in name_keys(card({"1": "x"}, name="Total Segmentator"))
+
+
+def _styled() -> Table:
+    return Table("Times <S6>", ("dataset", "a", "a change", "b", "paper"),
+                 (("D1", 1.23456, -0.0004, 2.0, None), ("D2", None, None, 0.5, 3.0)),
+                 ("n & notes",), emphasis=((0, "a", Emphasis.BOLD), (1, "b", Emphasis.UNDERLINE)),
+                 bracketed=(("a", "a change"),), placeholders=(("paper", "n/p"), ("a", "-")),
+                 formats=(("a", ".3f"), ("a change", ".3f")))
+
+
+def test_people_formats_print_changes_in_parentheses_placeholders_and_emphasis() -> None:
+    table = _styled()
+    assert table.shown_columns == ("dataset", "a", "b", "paper")
+    assert table.shown_cell(0, "a") == "1.235 (-0.000)" and table.shown_cell(1, "a") == "-"
+    assert table.shown_cell(0, "paper") == "n/p" and table.shown_cell(1, "paper") == "3"
+    markdown = to_markdown(table)
+    assert "| D1 | **1.235 (-0.000)** | 2 | n/p |" in markdown and "| D2 | - | <u>0.5</u> | 3 |" in markdown
+    latex = to_latex(table)
+    assert r"\textbf{1.235 (-0.000)}" in latex and r"\underline{0.5}" in latex and "a change" not in latex
+    page = to_html(table)
+    assert "<b>1.235 (-0.000)</b>" in page and "<u>0.5</u>" in page
+    assert "<caption>Times &lt;S6&gt;</caption>" in page and "<li>n &amp; notes</li>" in page
+
+
+def test_csv_keeps_every_column_as_plain_values() -> None:
+    assert to_csv(_styled()).splitlines() == ["dataset,a,a change,b,paper", "D1,1.23456,-0.0004,2.0,",
+                                              "D2,,,0.5,3.0"]
+
+
+def test_styles_naming_unknown_columns_or_rows_are_refused() -> None:
+    with pytest.raises(ValueError, match=r"column\(s\) \['zz'\]"):
+        Table("t", ("a",), ((1,),), placeholders=(("zz", "x"),))
+    with pytest.raises(ValueError, match=r"emphasis on row\(s\) \[3\]; the table has 1 rows"):
+        Table("t", ("a",), ((1,),), emphasis=((3, "a", Emphasis.BOLD),))
+    with pytest.raises(KeyError, match="no column 'b'"):
+        Table("t", ("a",), ((1,),)).column("b")
+
+
+def test_infinite_values_are_printed_as_inf() -> None:
+    assert format_cell(float("inf")) == "inf" and format_cell(float("-inf")) == "-inf"

@@ -36,6 +36,20 @@ def test_rows_round_trip_with_every_column(tmp_path: Path) -> None:
         assert store.machines() == {"m1": {"cpu": "x"}} and store.schema_version == 1
 
 
+def test_columns_read_like_rows_in_key_order(tmp_path: Path) -> None:
+    with ResultStore.open(tmp_path / "s.sqlite") as store, store.start_run(_run()), store.start_run(_run("r2")):
+        rows = [_row("c2", dice=0.5), _row("c1", dice=None, seconds=1.5), _row("c0", run_id="r2", dice=0.7)]
+        for row in rows:
+            store.write(row)
+        assert store.columns(["case_id", "dice", "seconds"], "r1") == {"case_id": ["c1", "c2"], "dice": [None, 0.5],
+                                                                        "seconds": [1.5, None]}
+        assert store.columns(["dice"]) == {"dice": [None, 0.5, 0.7]}  # key order, not the order of writing
+        every = store.columns(["run_id", "case_id"])
+        assert every == {"run_id": [r.run_id for r in store.rows()], "case_id": [r.case_id for r in store.rows()]}
+        with pytest.raises(StoreError, match=r"unknown result column\(s\) \['dice; DROP'\]"):
+            store.columns(["dice; DROP"])
+
+
 def test_rerun_skips_finished_and_skipped_rows_and_failed_ones_unless_retried(tmp_path: Path) -> None:
     with ResultStore.open(tmp_path / "s.sqlite") as store, store.start_run(_run()):
         store.write(_row("ok"))
