@@ -16,6 +16,8 @@ Every key, with its default::
     save_masks = ""                 # folder for predicted masks (NIfTI), empty: none
     prompts = ""                    # a prompt manifest to replay (propbench prompts export)
     tolerance_mm = 2.0              # NSD tolerance
+    max_cases = 0                   # the first N cases (by ID) of each dataset's subset; 0: all
+    objects = []                    # only these object names; empty: every object
 
     [protocol]
     plane = "axial"
@@ -107,6 +109,8 @@ class RunConfig:
     save_masks: Path | None = None
     prompts: Path | None = None
     tolerance_mm: float = 2.0
+    max_cases: int = 0
+    objects: tuple[str, ...] = ()
     protocol: ProtocolOptions = ProtocolOptions()
     deviation_ratios: tuple[float, ...] = DEVIATION_RATIOS
     thicknesses_mm: tuple[float, ...] = THICKNESSES_MM
@@ -131,7 +135,7 @@ class RunConfig:
 
 
 _TOP = {"run", "store", "datasets", "subset", "settings", "seed", "split_seed", "device", "workers", "scheduler",
-        "save_masks", "prompts", "tolerance_mm", "protocol", "models"}
+        "save_masks", "prompts", "tolerance_mm", "max_cases", "objects", "protocol", "models"}
 _PROTOCOL = {"plane", "rule", "jitter", "min_area", "deviation_ratios", "thicknesses_mm"}
 
 
@@ -148,13 +152,15 @@ def _coerce(name: str, value: Any, where: str) -> Any:
     try:
         if name in ("store", "save_masks", "prompts"):
             return Path(value) if value else None if name != "store" else DEFAULT_STORE
-        if name == "datasets":
+        if name in ("datasets", "objects"):
+            if isinstance(value, str):
+                raise ValueError
             return tuple(str(v) for v in value)
         if name == "subset":
             return _enum(EvalSubset, value, at)
         if name == "settings":
             return tuple(_enum(Setting, v, at) for v in value)
-        if name in ("seed", "split_seed", "workers"):
+        if name in ("seed", "split_seed", "workers", "max_cases"):
             if isinstance(value, bool) or int(value) != value or int(value) < 0:
                 raise ValueError
             return int(value)

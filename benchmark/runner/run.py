@@ -145,6 +145,8 @@ def _tasks(config: RunConfig, readers: Sequence[LayoutReader], jobs: tuple[Model
         ids = [e.case_id for e in discovery.entries]
         wanted = ({c for d, c in replay if d == card.id} if manifest is not None
                   else subset_cases(reader, ids, config.subset, config.split_seed))
+        if config.max_cases:
+            wanted = set(sorted(wanted)[:config.max_cases])
         split = make_split(card, ids, seed=config.split_seed)
         for entry in (e for e in discovery.entries if e.case_id in wanted):
             objects = known.get((card.id, entry.case_id))
@@ -160,6 +162,7 @@ def _tasks(config: RunConfig, readers: Sequence[LayoutReader], jobs: tuple[Model
                                   .value, jobs=jobs, done=case_done, options=config.protocol,
                                   tolerance_mm=config.tolerance_mm, device=config.device,
                                   save_masks=None if config.save_masks is None else str(config.save_masks),
+                                  objects=config.objects,
                                   replay=None if manifest is None else tuple(prompts or ())))
     return tasks, skipped, warnings
 
@@ -188,6 +191,7 @@ def run_benchmark(config: RunConfig, *, home: DataHome, catalog: Catalog, cache_
     if manifest is not None:
         config = _with_manifest_options(config, manifest)
         cards = [catalog.get(d) for d in sorted({e.key.dataset_id for e in manifest.entries.values()})]
+    _check_objects(config, cards)
     readers = {card.id: home.open_reader(card) for card in cards}
     plans, skipped_models = plan_models(config, demo_checkpoint=_demo_source(home, catalog, cache_dir))
     jobs = plan_jobs(plans, plan_points(config))
@@ -212,6 +216,14 @@ def run_benchmark(config: RunConfig, *, home: DataHome, catalog: Catalog, cache_
             lock.release()
     return RunSummary(config.run, config.store, writer_counts, totals, skipped_models, len(tasks), done_before,
                       tuple(warnings + task_warnings))
+
+
+def _check_objects(config: RunConfig, cards: Sequence[DatasetCard]) -> None:
+    known = {name for card in cards for name in card.objects().names}
+    unknown = sorted(set(config.objects) - known)
+    if unknown:
+        raise BenchmarkError(f"objects {unknown} are in none of the datasets {[c.id for c in cards]}; their objects: "
+                             f"{sorted(known)}")
 
 
 def _with_manifest_options(config: RunConfig, manifest: Manifest) -> RunConfig:

@@ -192,3 +192,13 @@ def test_manifests_are_byte_identical_and_replay_the_same_prompts(small_home: Si
     _run(small_home, replace(config, prompts=first, store=tmp_path / "replayed.sqlite"))
     assert _frame(tmp_path / "replayed.sqlite").reset_index(drop=True).equals(
         _frame(config.store).reset_index(drop=True))
+
+
+def test_case_and_object_limits(small_home: SimpleNamespace, tmp_path: Path) -> None:
+    config = _config(tmp_path, max_cases=2, objects=("spleen",))
+    summary = _run(small_home, config)
+    assert summary.cases_run == 2 and summary.written["Box-Fill"] == {"ok": 1}  # spleen is in case_0 only of the two
+    full = _run(small_home, _config(tmp_path))  # the filtered run did not mark its cases complete
+    assert full.cases_done_before == 0 and full.written["Box-Fill"] == {"ok": 8, "skipped": 6}
+    with pytest.raises(BenchmarkError, match=r"objects \['pancreas'\] are in none of the datasets \['U1'\]"):
+        _run(small_home, _config(tmp_path, objects=("pancreas",)))
