@@ -143,44 +143,44 @@ def _cases(root: Path, n_cases: int = 1) -> Path:
 
 def test_remove_then_install_from_another_source(capsys: pytest.CaptureFixture[str], git_identity: Path,
                                                  tmp_path: Path) -> None:
-    prefix = _cards_and_home(tmp_path, "D1")
+    prefix = _cards_and_home(tmp_path, "U1")
     first, second = _cases(tmp_path / "first"), _cases(tmp_path / "second", n_cases=2)
-    assert _run(capsys, *prefix, "install", "D1", "--from", str(first))[0] == 0
-    status, _, err = _run(capsys, *prefix, "install", "D1", "--from", str(second))
-    assert status == 2 and "propbench datasets remove D1" in err
-    status, out, _ = _run(capsys, *prefix, "remove", "D1")
-    assert status == 0 and out == f"D1: removed from {tmp_path / 'datahome'} (source {first} left as it is)\n"
-    status, out, _ = _run(capsys, *prefix, "install", "D1", "--from", str(second))
+    assert _run(capsys, *prefix, "install", "U1", "--from", str(first))[0] == 0
+    status, _, err = _run(capsys, *prefix, "install", "U1", "--from", str(second))
+    assert status == 2 and "propbench datasets remove U1" in err
+    status, out, _ = _run(capsys, *prefix, "remove", "U1")
+    assert status == 0 and out == f"U1: removed from {tmp_path / 'datahome'} (source {first} left as it is)\n"
+    status, out, _ = _run(capsys, *prefix, "install", "U1", "--from", str(second))
     assert status == 0 and f"folder source {second}" in out
-    status, _, err = _run(capsys, *prefix, "remove", "D2")
-    assert status == 2 and "unknown dataset ID 'D2'" in err
+    status, _, err = _run(capsys, *prefix, "remove", "U2")
+    assert status == 2 and "unknown dataset ID 'U2'" in err
 
 
 def test_verify_reports_each_dataset_and_exits_1(capsys: pytest.CaptureFixture[str], git_identity: Path,
                                                  tmp_path: Path) -> None:
-    prefix = _cards_and_home(tmp_path, "D1", "D2", "D3")
+    prefix = _cards_and_home(tmp_path, "U1", "U2", "U3")
     plain = tmp_path / "plain"  # a DataLad dataset without git-annex (every file in git)
     datalad_ops.create(plain, annex=False)
     datalad_ops.save(_cases(plain), message="cases")
-    sources = {"D1": plain, "D2": _cases(tmp_path / "two"), "D3": _cases(tmp_path / "three")}
+    sources = {"U1": plain, "U2": _cases(tmp_path / "two"), "U3": _cases(tmp_path / "three")}
     for dataset_id, source in sources.items():
         assert _run(capsys, *prefix, "install", dataset_id, "--from", str(source))[0] == 0
-    (tmp_path / "datahome" / "D2" / ".git" / "index").write_bytes(b"broken")
+    (tmp_path / "datahome" / "U2" / ".git" / "index").write_bytes(b"broken")
     status, out, _ = _run(capsys, *prefix, "verify")
     lines = out.splitlines()
-    assert status == 1 and lines[0] == "D1: ok" and lines[-1] == "D3: ok"
-    assert lines[1].startswith("D2: ") and "problem(s)" in lines[1] and "could not run" in out
-    status, out, _ = _run(capsys, *prefix, "verify", "D3", "--fast")
-    assert (status, out) == (0, "D3: ok\n")
+    assert status == 1 and lines[0] == "U1: ok" and lines[-1] == "U3: ok"
+    assert lines[1].startswith("U2: ") and "problem(s)" in lines[1] and "could not run" in out
+    status, out, _ = _run(capsys, *prefix, "verify", "U3", "--fast")
+    assert (status, out) == (0, "U3: ok\n")
 
 
 def test_install_prints_the_links_it_left_out(capsys: pytest.CaptureFixture[str], git_identity: Path,
                                               tmp_path: Path) -> None:
-    prefix = _cards_and_home(tmp_path, "D1")
+    prefix = _cards_and_home(tmp_path, "U1")
     source = _cases(tmp_path / "download")
     (source / "imagesTr" / "case_001.nii.gz").symlink_to("case_000.nii.gz")
     (source / "labelsTr" / "case_001.nii.gz").symlink_to(_cases(tmp_path / "outside") / "labelsTr/case_000.nii.gz")
-    status, out, _ = _run(capsys, *prefix, "install", "D1", "--from", str(source))
+    status, out, _ = _run(capsys, *prefix, "install", "U1", "--from", str(source))
     assert status == 0
-    assert "D1: 1 link(s) inside the dataset followed" in out
-    assert "D1: link labelsTr/case_001.nii.gz -> " in out and "outside the dataset folder" in out
+    assert "U1: 1 link(s) inside the dataset followed" in out
+    assert "U1: link labelsTr/case_001.nii.gz -> " in out and "outside the dataset folder" in out

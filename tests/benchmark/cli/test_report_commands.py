@@ -23,7 +23,7 @@ def _call(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str
 def test_run_then_report(small_home: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     store, out = tmp_path / "results.sqlite", tmp_path / "reports"
     where = ["--home", str(small_home.home.path), "--cards", str(small_home.cards)]
-    status, _, err = _call(capsys, "run", *where, "--datasets", "D1", "--subset", "all", "--store", str(store),
+    status, _, err = _call(capsys, "run", *where, "--datasets", "U1", "--subset", "all", "--store", str(store),
                            "--models", "Box-Fill", "Naive-Propagation", "--setting", "default", "slice-deviation",
                            "--save-masks", str(tmp_path / "masks"))
     assert status == 0, err
@@ -34,7 +34,7 @@ def test_run_then_report(small_home: SimpleNamespace, tmp_path: Path, capsys: py
     assert lines[-1] == f"report: {out / 'index.html'}"
     assert "wrote 9 tables (CSV, Markdown, LaTeX) and 4 figures (PNG, PDF)" in lines[-2], out_text
     assert "figure not drawn: Figure S10" in out_text and "figure not drawn: PropSAM training loss" in out_text
-    assert (out / "figures" / "figure_qualitative_D1.png").is_file()
+    assert (out / "figures" / "figure_qualitative_U1.png").is_file()
     s5 = (out / "table_s5_dice.md").read_text(encoding="utf-8")
     assert "Every dataset's rows are of its installed data version." in s5
     assert "Naive-Propagation: prompt mask2d" in s5 and "leaks extent" in s5

@@ -46,21 +46,21 @@ def test_a_newcomer_without_git_identity_runs_the_demo_and_an_install(no_git_ide
     for repo in (home, *(home / dataset_id for dataset_id in installed)):
         assert _authors(repo) == {str(git_ops.FALLBACK_IDENTITY)}
 
-    write_card(tmp_path / "cards", "D1", {"1": "blob", "2": "dot"})
+    write_card(tmp_path / "cards", "U1", {"1": "blob", "2": "dot"})
     source = write_cases(tmp_path / "download", n_cases=1)
-    install = run_propbench(["datasets", "--cards", str(tmp_path / "cards"), "install", "D1", "--from", str(source)],
+    install = run_propbench(["datasets", "--cards", str(tmp_path / "cards"), "install", "U1", "--from", str(source)],
                             env)
     assert install.returncode == 0, install.stderr
     assert IDENTITY_LINE not in install.stderr  # said once, when the data home got it
-    assert _authors(home / "D1") == {str(git_ops.FALLBACK_IDENTITY)}
+    assert _authors(home / "U1") == {str(git_ops.FALLBACK_IDENTITY)}
     reports = DataHome(home).verify_all()
     assert len(reports) == 5 and all(r.ok for r in reports), reports
 
 
 def test_a_users_own_identity_is_used_when_there_is_one(git_identity: Path, tmp_path: Path) -> None:
     home = DataHome(tmp_path / "datahome")
-    home.install(make_card("D1"), write_cases(tmp_path / "download", n_cases=1))
-    assert git_ops.local_identity(home.path) is None and git_ops.local_identity(home.path / "D1") is None
+    home.install(make_card("U1"), write_cases(tmp_path / "download", n_cases=1))
+    assert git_ops.local_identity(home.path) is None and git_ops.local_identity(home.path / "U1") is None
     assert _authors(home.path) == {"PropSAM Bench Tests <tests@propbench.invalid>"}
 
 
@@ -72,23 +72,23 @@ def test_a_home_left_half_made_by_a_failed_create_is_made_again(no_git_identity:
     # What a release without the identity fallback left: DataLad's create of the home and of a dataset in it, both
     # failing for want of an identity (a real DataLad run, in its own process).
     script = ("import sys, datalad.api as dl\n"
-              "for kw in (dict(path=sys.argv[1], annex=False), dict(path=sys.argv[1] + '/D1', dataset=sys.argv[1])):\n"
+              "for kw in (dict(path=sys.argv[1], annex=False), dict(path=sys.argv[1] + '/U1', dataset=sys.argv[1])):\n"
               "    try:\n"
               "        dl.create(result_renderer='disabled', on_failure='ignore', **kw)\n"
               "    except Exception as err:\n"
               "        print(type(err).__name__)\n")
     failed = subprocess.run([sys.executable, "-c", script, str(home)], capture_output=True, text=True, check=True)
-    assert "CommandError" in failed.stdout and git_ops.head(home) is None and (home / "D1" / ".git").is_dir()
+    assert "CommandError" in failed.stdout and git_ops.head(home) is None and (home / "U1" / ".git").is_dir()
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Later")  # the user sets an identity and runs again
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "later@example.invalid")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Later")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "later@example.invalid")
     if first_call == "ensure":
         DataHome(home).ensure()
-        assert git_ops.head(home) is not None and not (home / "D1").exists()
-    result = DataHome(home).install(make_card("D1"), write_cases(tmp_path / "download", n_cases=1))
-    assert result.path == home / "D1" and DataHome(home).installed_ids() == ("D1",)
-    assert all(s.state == "clean" for s in ops.file_states(home)) and DataHome(home).verify("D1").ok
+        assert git_ops.head(home) is not None and not (home / "U1").exists()
+    result = DataHome(home).install(make_card("U1"), write_cases(tmp_path / "download", n_cases=1))
+    assert result.path == home / "U1" and DataHome(home).installed_ids() == ("U1",)
+    assert all(s.state == "clean" for s in ops.file_states(home)) and DataHome(home).verify("U1").ok
 
 
 def test_a_half_made_home_holding_other_files_is_not_touched(git_identity: Path, tmp_path: Path) -> None:
@@ -117,12 +117,12 @@ def test_a_source_that_is_not_the_dataset_root_is_refused(git_identity: Path, tm
     else:
         wrong, expected = dataset / "imagesTr", "imagesTr"
     home = DataHome(tmp_path / "datahome")
-    home.install(make_card("D1"), write_cases(tmp_path / "other", n_cases=1))
+    home.install(make_card("U1"), write_cases(tmp_path / "other", n_cases=1))
     head = git_ops.head(home.path)
-    with pytest.raises(InstallError, match="holds no case of D2 in layout F1") as err:
-        home.install(make_card("D2"), wrong)
+    with pytest.raises(InstallError, match="holds no case of U2 in layout F1") as err:
+        home.install(make_card("U2"), wrong)
     assert str(wrong) in str(err.value) and expected in str(err.value)  # the discovery's own errors are given
-    assert git_ops.head(home.path) == head and home.installed_ids() == ("D1",) and not (home.path / "D2").exists()
+    assert git_ops.head(home.path) == head and home.installed_ids() == ("U1",) and not (home.path / "U2").exists()
     assert not any((home.path / ".git" / "propbench" / "staging").iterdir())
 
 
@@ -130,6 +130,6 @@ def test_a_folder_whose_labels_disagree_with_the_card_is_refused(git_identity: P
     source = write_cases(tmp_path / "download", n_cases=1)
     (source / "dataset.json").write_text('{"labels": {"0": "background", "1": "liver"}}', encoding="utf-8")
     home = DataHome(tmp_path / "datahome")
-    with pytest.raises(InstallError, match="does not fit the card of D1") as err:
-        home.install(make_card("D1"), source)
+    with pytest.raises(InstallError, match="does not fit the card of U1") as err:
+        home.install(make_card("U1"), source)
     assert "dataset.json" in str(err.value) and not home.path.exists()

@@ -50,18 +50,18 @@ CRASHES = [
 
 @pytest.fixture(scope="module")
 def template(git_identity_module: Path, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
-    """Cards D1 and D2, a home with D1 installed from a folder (copied for each test), and two sources for D2 (a
+    """Cards U1 and U2, a home with U1 installed from a folder (copied for each test), and two sources for U2 (a
     folder and a dataset), shared and never changed."""
     root = tmp_path_factory.mktemp("sources")
     cards = root / "cards"
-    for dataset_id in ("D1", "D2"):
+    for dataset_id in ("U1", "U2"):
         write_card(cards, dataset_id, {"1": "blob", "2": "dot"})
     dataset = root / "d2-dataset"
     ops.create(dataset)
     write_cases(dataset, n_cases=1, seed=6)
     ops.save(dataset, message="cases")
     home = DataHome(root / "template-home")
-    first = home.install(make_card("D1"), write_cases(root / "d1-folder", n_cases=1))
+    first = home.install(make_card("U1"), write_cases(root / "d1-folder", n_cases=1))
     return SimpleNamespace(home=home, cards=cards, folder=write_cases(root / "d2-folder", n_cases=2, seed=5),
                            dataset=dataset, first=first)
 
@@ -108,7 +108,7 @@ def _assert_consistent(setup: SimpleNamespace, installed: tuple[str, ...], *, ve
     assert not list(gitdir.glob("*.lock")) and not list((gitdir / "refs").rglob("*.lock"))
     assert home.installed_ids() == installed
     assert all(s.state == "clean" for s in ops.file_states(home.path))
-    assert home.commit("D1") == setup.first.commit and (not verify or home.verify("D1").ok)
+    assert home.commit("U1") == setup.first.commit and (not verify or home.verify("U1").ok)
 
 
 @pytest.mark.parametrize("crash", CRASHES, ids=[c.name for c in CRASHES])
@@ -117,50 +117,50 @@ def test_a_killed_install_leaves_a_home_the_next_commands_work_with(crash: Crash
     source = setup.dataset if crash.kind == "datalad" else setup.folder
 
     def read_meanwhile() -> None:  # a reader never waits for a live install, nor disturbs it
-        assert "D1" in setup.home.installed_ids() and transactions.needs_recovery(setup.home.path)
+        assert "U1" in setup.home.installed_ids() and transactions.needs_recovery(setup.home.path)
 
-    _kill_at(crash, setup, [*setup.prefix, "install", "D2", "--from", str(source)], read_meanwhile)
+    _kill_at(crash, setup, [*setup.prefix, "install", "U2", "--from", str(source)], read_meanwhile)
     home = setup.home.path
-    staged = list((transactions.private_dir(home) / "staging").glob("D2.*"))
+    staged = list((transactions.private_dir(home) / "staging").glob("U2.*"))
     # the kill really hit the step named
     if crash.step == "install:staged" or crash.hook == "post-checkout":
-        assert len(staged) == 1 and (staged[0] / ".git").is_dir() and not (home / "D2").exists()
+        assert len(staged) == 1 and (staged[0] / ".git").is_dir() and not (home / "U2").exists()
     elif crash.step == "install:moved":
-        assert (home / "D2" / ".git").is_dir() and git_ops.registered_id(home, "D2") is None
+        assert (home / "U2" / ".git").is_dir() and git_ops.registered_id(home, "U2") is None
     elif crash.hook == "reference-transaction":
         assert (home / ".git" / "index.lock").exists()
     else:
-        assert git_ops.registered_id(home, "D2") == "D2"
+        assert git_ops.registered_id(home, "U2") == "U2"
 
     assert main([*setup.prefix, "status"]) == 0  # the next command finishes or undoes the install
     committed = crash.step == "install:committed"
-    _assert_consistent(setup, ("D1", "D2") if committed else ("D1",), verify=False)
+    _assert_consistent(setup, ("U1", "U2") if committed else ("U1",), verify=False)
     assert (git_ops.head(home) == setup.head) is not committed
     capsys.readouterr()
-    assert main([*setup.prefix, "install", "D2", "--from", str(source)]) == 0
+    assert main([*setup.prefix, "install", "U2", "--from", str(source)]) == 0
     assert ("already installed" in capsys.readouterr().out) is committed
-    _assert_consistent(setup, ("D1", "D2"))
-    assert setup.home.verify("D2").ok and setup.home.status("D2")[0].n_files == (2 if crash.kind == "datalad" else 4)
+    _assert_consistent(setup, ("U1", "U2"))
+    assert setup.home.verify("U2").ok and setup.home.status("U2")[0].n_files == (2 if crash.kind == "datalad" else 4)
 
 
 def test_a_killed_remove_is_completed_by_the_next_command(setup: SimpleNamespace) -> None:
-    setup.home.install(make_card("D2"), setup.folder)
-    _kill_at(Crash("remove", step="remove:aside"), setup, [*setup.prefix, "remove", "D2"])
+    setup.home.install(make_card("U2"), setup.folder)
+    _kill_at(Crash("remove", step="remove:aside"), setup, [*setup.prefix, "remove", "U2"])
     home = setup.home.path
-    assert not (home / "D2").exists() and git_ops.registered_id(home, "D2") == "D2"
+    assert not (home / "U2").exists() and git_ops.registered_id(home, "U2") == "U2"
     assert main([*setup.prefix, "status"]) == 0
-    _assert_consistent(setup, ("D1",), verify=False)
-    assert git_ops.registered_id(home, "D2") is None and "D2" not in (home / ".gitmodules").read_text()
-    assert not (transactions.private_dir(home) / "removing" / "D2").exists()
-    assert main([*setup.prefix, "install", "D2", "--from", str(setup.folder)]) == 0
-    _assert_consistent(setup, ("D1", "D2"))
+    _assert_consistent(setup, ("U1",), verify=False)
+    assert git_ops.registered_id(home, "U2") is None and "U2" not in (home / ".gitmodules").read_text()
+    assert not (transactions.private_dir(home) / "removing" / "U2").exists()
+    assert main([*setup.prefix, "install", "U2", "--from", str(setup.folder)]) == 0
+    _assert_consistent(setup, ("U1", "U2"))
 
 
 def test_a_kill_while_the_home_is_created_leaves_no_half_made_home(git_identity: Path, tmp_path: Path) -> None:
-    write_card(tmp_path / "cards", "D1", {"1": "blob", "2": "dot"})
+    write_card(tmp_path / "cards", "U1", {"1": "blob", "2": "dot"})
     source = write_cases(tmp_path / "download", n_cases=1)
     home = tmp_path / "fresh" / "datahome"
-    argv = ["datasets", "--cards", str(tmp_path / "cards"), "--home", str(home), "install", "D1", "--from",
+    argv = ["datasets", "--cards", str(tmp_path / "cards"), "--home", str(home), "install", "U1", "--from",
             str(source)]
     running = start_propbench(argv, {**os.environ, transactions.PAUSE_ENV: "create-home"})
     try:
@@ -169,5 +169,5 @@ def test_a_kill_while_the_home_is_created_leaves_no_half_made_home(git_identity:
         running.kill()
     assert not home.exists() and len(list(home.parent.glob(".datahome.creating-*"))) == 1
     assert main(argv) == 0
-    assert DataHome(home).installed_ids() == ("D1",) and DataHome(home).verify("D1").ok
+    assert DataHome(home).installed_ids() == ("U1",) and DataHome(home).verify("U1").ok
     assert sorted(p.name for p in home.parent.iterdir()) == ["datahome"]

@@ -36,28 +36,28 @@ def _rows(case_ids: list[str], masks: dict[str, Path], version: str) -> list[obj
         for setting in settings:
             for case_id in case_ids:
                 mask = str(masks[model]) if setting == "default" and case_id == case_ids[0] else None
-                rows.append(row(model, "D1", case_id, "liver", float(rng.uniform(0.5, 0.95)), setting=setting,
+                rows.append(row(model, "U1", case_id, "liver", float(rng.uniform(0.5, 0.95)), setting=setting,
                                 seconds=float(rng.uniform(0.05, 2.0)), version=version, mask_path=mask,
                                 prompt_slice=8, prompt_box="[10, 10, 30, 28]" if model != "PropSAM-2DMask" else None))
-    rows.append(failed("Box-Fill", "D1", "case-x", "liver"))
+    rows.append(failed("Box-Fill", "U1", "case-x", "liver"))
     return rows
 
 
 @pytest.fixture(scope="module")
 def report(small_home: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -> ReportResult:
     root = tmp_path_factory.mktemp("report")
-    reader = small_home.home.open_reader(small_home.catalog.get("D1"))
+    reader = small_home.home.open_reader(small_home.catalog.get("U1"))
     case_ids = [e.case_id for e in reader.discover().entries]
     opener = home_case_opener(small_home.home, small_home.catalog)
-    case = opener("D1", case_ids[0])
+    case = opener("U1", case_ids[0])
     truth = case.mask("liver")
     masks = {m: save_mask(np.roll(truth, k, axis=0), case, root / "masks",
-                          RowKey("default", m, "default", "D1", case_ids[0], "liver")) for k, m in enumerate(MODELS)}
+                          RowKey("default", m, "default", "U1", case_ids[0], "liver")) for k, m in enumerate(MODELS)}
     store = write_store(root / "results.sqlite", [(run_record(models=list(MODELS)), _rows(
-        case_ids, masks, small_home.home.commit("D1")))])
+        case_ids, masks, small_home.home.commit("U1")))])
     out = root / "reports"
     # a table another command writes into the same folder (propbench datasets fingerprint)
-    write_table(Table("Table S4: data fingerprints", ("id", "scans"), (("D1", 6),), ("from the fingerprints",)), out,
+    write_table(Table("Table S4: data fingerprints", ("id", "scans"), (("U1", 6),), ("from the fingerprints",)), out,
                 "table_s4_fingerprints")
     training = root / "training" / "propmask"
     training.mkdir(parents=True)
@@ -65,7 +65,7 @@ def report(small_home: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory
                                          encoding="utf-8")
     with ResultStore.open(store, create=False) as opened:
         data = load_report_data(opened, catalog=small_home.catalog,
-                                installed_versions=installed_versions(small_home.home, ["D1"]))
+                                installed_versions=installed_versions(small_home.home, ["U1"]))
     return write_report(data, out, open_case=opener, training_dirs=[root / "training"], resamples=500,
                         command=f"propbench report --store {store} --out {out}")
 
@@ -83,7 +83,7 @@ def test_every_table_in_csv_markdown_and_latex(report: ReportResult) -> None:
 def test_every_figure_drawn_as_png_and_pdf(report: ReportResult) -> None:
     drawn = {f.stem for f in report.figures if f.png is not None}
     assert drawn == {"figure_s9_slice_deviation", "figure_s10_thickness", "figure_dice_distributions",
-                     "figure_inference_time", "figure_qualitative_D1", "figure_training_loss"}
+                     "figure_inference_time", "figure_qualitative_U1", "figure_training_loss"}
     for figure in report.figures:
         assert figure.png is not None and figure.pdf is not None, figure.skipped
         assert figure.png.is_file() and figure.pdf.is_file() and figure.png in report.files

@@ -47,12 +47,12 @@ def test_choose_objects_prefers_the_most_models_then_the_largest(tmp_path: Path)
 
 @pytest.fixture(scope="module")
 def panel_store(small_home: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
-    """A store whose rows point at masks saved on a real case of the small data home (D1, Toy liver)."""
+    """A store whose rows point at masks saved on a real case of the small data home (U1, Toy liver)."""
     root = tmp_path_factory.mktemp("panel")
     opener = home_case_opener(small_home.home, small_home.catalog)
-    reader = small_home.home.open_reader(small_home.catalog.get("D1"))
+    reader = small_home.home.open_reader(small_home.catalog.get("U1"))
     case_id = reader.discover().entries[0].case_id
-    case = opener("D1", case_id)
+    case = opener("U1", case_id)
     truth = case.mask("liver")
     predictions = {"PropSAM-2DBox": ndimage.binary_dilation(truth, iterations=1),
                    "Box-Fill": np.roll(truth, 3, axis=0)}
@@ -61,12 +61,12 @@ def panel_store(small_home: SimpleNamespace, tmp_path_factory: pytest.TempPathFa
     xs, ys = np.flatnonzero(truth[:, :, guide].any(axis=1)), np.flatnonzero(truth[:, :, guide].any(axis=0))
     rows = []
     for model, mask in predictions.items():
-        key = RowKey("default", model, "default", "D1", case_id, "liver")
+        key = RowKey("default", model, "default", "U1", case_id, "liver")
         path = save_mask(mask, case, root / "masks", key)
         box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
-        rows.append(row(model, "D1", case_id, "liver", 0.8, mask_path=str(path), prompt_slice=guide,
+        rows.append(row(model, "U1", case_id, "liver", 0.8, mask_path=str(path), prompt_slice=guide,
                         prompt_box=json.dumps(box if model == "PropSAM-2DBox" else [*box[:2], 0, *box[2:], 9]),
-                        n_reference=int(truth.sum()), version=small_home.home.commit("D1")))
+                        n_reference=int(truth.sum()), version=small_home.home.commit("U1")))
     store = write_store(root / "s.sqlite", [(run_record(models=list(predictions)), rows)])
     return SimpleNamespace(store=store, case_id=case_id, opener=opener, shape=case.spatial_shape, root=root,
                            rows=rows)
@@ -79,13 +79,13 @@ def _data(panel_store: SimpleNamespace, small_home: SimpleNamespace, **kwargs: o
 
 def test_a_panel_from_saved_masks_and_the_data_home(panel_store: SimpleNamespace, small_home: SimpleNamespace,
                                                     tmp_path: Path) -> None:
-    versions = installed_versions(small_home.home, ["D1", "D9"])
-    assert list(versions) == ["D1"]
+    versions = installed_versions(small_home.home, ["U1", "D9"])
+    assert list(versions) == ["U1"]
     data = _data(panel_store, small_home, installed_versions=versions)
     figures = plot_qualitative(data, tmp_path, panel_store.opener)
     assert len(figures) == 1 and not figures[0].skipped, figures[0].skipped
     figure = figures[0]
-    assert figure.png == tmp_path / "figures" / "figure_qualitative_D1.png" and figure.pdf is not None
+    assert figure.png == tmp_path / "figures" / "figure_qualitative_U1.png" and figure.pdf is not None
     width, height = png_size(figure.png)
     assert width > 3 * height  # the guide slice and its neighbours side by side
     assert f"case {panel_store.case_id}, object liver" in figure.title
@@ -97,7 +97,7 @@ def test_a_panel_from_saved_masks_and_the_data_home(panel_store: SimpleNamespace
 
 def test_no_data_home_or_an_unreadable_case_skips_the_panel_with_the_reason(
         panel_store: SimpleNamespace, small_home: SimpleNamespace, tmp_path: Path) -> None:
-    data = _data(panel_store, small_home, installed_versions={"D1": "0" * 40})
+    data = _data(panel_store, small_home, installed_versions={"U1": "0" * 40})
     skipped = plot_qualitative(data, tmp_path, None)[0]
     assert skipped.png is None and skipped.skipped == "no data home given: the image cannot be read"
     assert any("the image is read from the installed version 0000000000" in n for n in skipped.notes)
@@ -120,8 +120,8 @@ def test_a_saved_mask_of_another_shape_is_not_drawn_and_said(panel_store: Simple
 
     nib.save(nib.Nifti1Image(np.ones((4, 4, 4), np.uint8), np.eye(4)), str(wrong))
     store = write_store(tmp_path / "s.sqlite", [(run_record(), [
-        row("Box-Fill", "D1", panel_store.case_id, "liver", 0.5, mask_path=str(wrong), prompt_box=None),
-        row("PropSAM-2DBox", "D1", panel_store.case_id, "liver", 0.5,
+        row("Box-Fill", "U1", panel_store.case_id, "liver", 0.5, mask_path=str(wrong), prompt_box=None),
+        row("PropSAM-2DBox", "U1", panel_store.case_id, "liver", 0.5,
             mask_path=panel_store.rows[0].mask_path)])])
     with ResultStore.open(store, create=False) as opened:
         data = load_report_data(opened, catalog=small_home.catalog)
@@ -133,7 +133,7 @@ def test_a_saved_mask_of_another_shape_is_not_drawn_and_said(panel_store: Simple
 def test_no_saved_masks_is_one_skipped_figure(tmp_path: Path) -> None:
     from tests.benchmark.reports.stores import report_data
 
-    data = report_data(write_store(tmp_path / "s.sqlite", [(run_record(), [row("A", "D1", "c", "liver")])]))
+    data = report_data(write_store(tmp_path / "s.sqlite", [(run_record(), [row("A", "U1", "c", "liver")])]))
     figures = plot_qualitative(data, tmp_path, None)
     assert len(figures) == 1 and "--save-masks" in figures[0].skipped
 
