@@ -17,7 +17,7 @@ from propsam.losses import deep_supervision_dice_loss, dice_score
 from propsam.training.batches import SampleStream, forward_batch
 
 if TYPE_CHECKING:
-    from propsam.training.loop import TrainOptions
+    from propsam.training.options import TrainOptions
 
 __all__ = ["EpochRunner", "resolve_precision"]
 
