@@ -14,7 +14,11 @@ from benchmark.fingerprint.cache import default_cache_dir
 from benchmark.protocol.settings import Setting
 from benchmark.runner.config import EvalSubset, RunConfig, load_config
 
-__all__ = ["register"]
+__all__ = ["register", "FAILED_ROWS_STATUS"]
+
+#: Exit status of a run that finished with failed rows (stored, with their errors); 1 stays Python's own status
+#: for a crash, so a script can tell the two apart.
+FAILED_ROWS_STATUS = 3
 
 
 def _selection(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +37,8 @@ def _selection(parser: argparse.ArgumentParser) -> None:
 
 def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``run`` and the ``prompts`` group to ``propbench``."""
-    run = groups.add_parser("run", help="evaluate models on datasets into the results store")
+    run = groups.add_parser("run", help="evaluate models on datasets into the results store (exit status 3 when "
+                                          "some rows failed)")
     _selection(run)
     run.add_argument("--models", nargs="+", default=None, metavar="NAME",
                      help="registered names or package.module:factory (default: the config's, else every model)")
@@ -79,7 +84,7 @@ def run_run(args: argparse.Namespace) -> int:
     failed = sum(c.get("failed", 0) for c in summary.written.values())
     if args.json:
         print(json.dumps({**asdict(summary), "store": str(summary.store)}, indent=1))
-        return 1 if failed else 0
+        return FAILED_ROWS_STATUS if failed else 0
     for warning in summary.warnings:
         print(f"warning: {warning}")
     for name, reason in summary.skipped_models.items():
@@ -90,7 +95,7 @@ def run_run(args: argparse.Namespace) -> int:
     print(f"run {summary.run_id!r}: {summary.cases_run} case(s) run, {summary.cases_done_before} already done; "
           f"store {summary.store} holds {sum(summary.totals.values())} row(s) of this run "
           f"({', '.join(f'{n} {s}' for s, n in sorted(summary.totals.items())) or 'none'})")
-    return 1 if failed else 0
+    return FAILED_ROWS_STATUS if failed else 0
 
 
 def run_export(args: argparse.Namespace) -> int:

@@ -106,6 +106,21 @@ def _lost_case(task: CaseTask, err: BaseException) -> CaseOutcome:
     return CaseOutcome(rows, None, "", {})
 
 
+def require_dask(workers: int, scheduler: str | None) -> None:
+    """Fail before any work when a distributed run is asked for and Dask is not installed.
+
+    Raises:
+        BenchmarkError: ``dask.distributed`` cannot be imported.
+    """
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError as err:
+        asked = f"scheduler = {scheduler!r}" if scheduler else f"workers = {workers}"
+        raise BenchmarkError(f"the run config asks for a distributed run ({asked}), which needs Dask: {err}; "
+                             "install it with pip install 'propsam-bench[distributed]', or set workers = 0 to run "
+                             "in this process") from None
+
+
 def execute_dask(tasks: Sequence[CaseTask], writer: StoreWriter, *, workers: int, scheduler: str,
                  progress: bool) -> None:
     """Run the tasks on Dask workers; this process writes every row (see the module docstring)."""

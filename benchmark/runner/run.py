@@ -26,7 +26,7 @@ from benchmark.results.rows import RowKey
 from benchmark.results.store import ResultStore, RunLock, RunRecord
 from benchmark.runner.case_task import CaseTask
 from benchmark.runner.config import EvalSubset, RunConfig, identity, identity_differences, merged_identity
-from benchmark.runner.execute import StoreWriter, execute_dask, execute_local
+from benchmark.runner.execute import StoreWriter, execute_dask, execute_local, require_dask
 from benchmark.runner.jobs import ModelJob, ModelPlan, plan_jobs, plan_models, plan_points
 from benchmark.splits import Subset, make_split
 
@@ -192,6 +192,8 @@ def run_benchmark(config: RunConfig, *, home: DataHome, catalog: Catalog, cache_
         config = _with_manifest_options(config, manifest)
         cards = [catalog.get(d) for d in sorted({e.key.dataset_id for e in manifest.entries.values()})]
     _check_objects(config, cards)
+    if config.workers or config.scheduler:
+        require_dask(config.workers, config.scheduler)
     readers = {card.id: home.open_reader(card) for card in cards}
     plans, skipped_models = plan_models(config, demo_checkpoint=_demo_source(home, catalog, cache_dir))
     jobs = plan_jobs(plans, plan_points(config))

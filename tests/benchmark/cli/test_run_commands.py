@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from benchmark.cli.main import main
+from benchmark.cli.run_commands import FAILED_ROWS_STATUS
 
 
 def _call(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -48,7 +49,7 @@ def test_run_summary_as_json_and_failures_exit_non_zero(small_home: SimpleNamesp
     status, out, _ = _call(capsys, "run", *_where(small_home), "--subset", "all", "--store", str(tmp_path / "s.sqlite"),
                            "--models", "tests.benchmark.runner.doubles:Raises", "--json")
     summary = json.loads(out)
-    assert status == 1 and summary["written"]["tests.benchmark.runner.doubles:Raises"]["failed"] == 9
+    assert status == FAILED_ROWS_STATUS and summary["written"]["tests.benchmark.runner.doubles:Raises"]["failed"] == 9
 
 
 def test_bad_configurations_are_named(small_home: SimpleNamespace, tmp_path: Path,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -177,6 +178,15 @@ def test_dask_workers_give_the_local_rows(small_home: SimpleNamespace, tmp_path:
     _run(small_home, local)
     _run(small_home, pooled)
     assert _frame(pooled.store).reset_index(drop=True).equals(_frame(local.store).reset_index(drop=True))
+
+
+def test_a_distributed_run_without_dask_fails_before_any_work(small_home: SimpleNamespace, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as on a machine without the [distributed] extra
+    config = _config(tmp_path, workers=2)
+    with pytest.raises(BenchmarkError, match=r"workers = 2.*propsam-bench\[distributed\].*workers = 0"):
+        _run(small_home, config)
+    assert not config.store.exists()
 
 
 def test_manifests_are_byte_identical_and_replay_the_same_prompts(small_home: SimpleNamespace,
