@@ -67,7 +67,7 @@ class PropSAMPredictor:
         precision: "fp32", "bf16" or "fp16" (autocast).
         threshold: Probability above which a pixel is foreground (both networks).
         window_mm: Thickness window on each side of a guide, mm.
-        max_slices: Most slices per side and round.
+        max_slices: Most slices per side and round for a 20 mm window, scaled with ``window_mm``; None: no cap.
         max_rounds: Most propagation rounds per direction; None: until no foreground or the volume edge.
         batch_size: Target slices per PropMask forward pass.
         search: Box normalisation search: "exhaustive" (the paper's 396 candidates) or "coarse" (24).
@@ -75,6 +75,7 @@ class PropSAMPredictor:
         aggregation: How candidate predictions merge: "mean" (default) or "union".
         context_ratio: PropMask crop = guide mask box scaled by this (see propagation's module docstring).
         min_margin_px: Least margin of that crop around the guide box, slice pixels (see PropagationSettings).
+        keep_connected: Keep only the components of each slice touching the previous one (see PropagationSettings).
         channel: Image channel the model adapters and the CLI segment (others are ignored).
         checkpoint_sha256: Checksum of the bundle the networks came from, for results records.
 
@@ -84,10 +85,11 @@ class PropSAMPredictor:
 
     def __init__(self, box2mask: Box2Mask | None, propmask: PropMask, *, device: str = "cpu",
                  precision: Precision | str = Precision.FP32, threshold: float = 0.5, window_mm: float = 20.0,
-                 max_slices: int = 20, max_rounds: int | None = None, batch_size: int = 20,
+                 max_slices: int | None = 20, max_rounds: int | None = None, batch_size: int = 20,
                  search: SearchStrategy | str = SearchStrategy.EXHAUSTIVE, search_batch_size: int = 32,
                  aggregation: CandidateAggregation | str = CandidateAggregation.MEAN, context_ratio: float = 1.5,
-                 min_margin_px: float = 4.0, channel: int = 0, checkpoint_sha256: str | None = None) -> None:
+                 min_margin_px: float = 4.0, keep_connected: bool = False, channel: int = 0,
+                 checkpoint_sha256: str | None = None) -> None:
         if channel < 0:
             raise ValueError(f"channel must be >= 0, got {channel}")
         self.runtime = Runtime.create(device, precision)
@@ -96,6 +98,7 @@ class PropSAMPredictor:
                                               batch_size=search_batch_size)
         self.propagation_settings = PropagationSettings(window_mm=window_mm, max_slices=max_slices,
                                                         context_ratio=context_ratio, min_margin_px=min_margin_px,
+                                                        keep_connected=keep_connected,
                                                         threshold=threshold,
                                                         batch_size=batch_size, max_rounds=max_rounds)
         self.box2mask = box2mask.eval().to(self.runtime.device) if box2mask is not None else None

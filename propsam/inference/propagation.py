@@ -1,12 +1,22 @@
 """Propagation of a 2D guide mask through a volume with PropMask (supplementary S1.4.4).
 
-From a guide (a slice index and its 2D mask on a plane), each round segments the adjacent slices on one side within
-a thickness window: every slice whose distance to the guide along the plane's normal is at most ``window_mm``, at
-most ``max_slices`` of them (paper: 20 mm, 20 slices; at least one slice, so very thick slices still propagate).
-The window is counted on each side of the guide: the first round covers both sides of the prompt slice, later
-rounds move outwards only. The outermost segmented slice of a round becomes the next guide. A direction stops when
-a slice predicts no foreground (that slice and those beyond it in the round are left empty), at the volume edge, or
-after ``max_rounds`` rounds.
+The paper's rule: from the prompt slice, PropMask segments the adjacent slices within a thickness window; the
+outermost predicted slices become the next guides, and propagation continues until nothing is predicted. Here each
+direction runs rounds of one guide and its targets, the slices on one side whose distance to the guide along the
+plane's normal is at most ``window_mm`` (paper: 20 mm), at least one. The first round covers both sides of the
+prompt slice (one encoding of the prompt serves both), later rounds move outwards only.
+
+The paper's "N <= 20 adjacent slices" is applied per side: after the first round every task PropMask sees is one
+guide and the slices on one side of it, and the paper's own reading of the window is per direction (20 mm "allows
+the propagation of information across about 4 slices in one direction" at 5 mm, Table S9). The cap, ``max_slices``
+for a 20 mm window, scales with the window (one slice per mm by default), so a 10, 30 or 40 mm window keeps the
+paper's density of targets; where the spacing is finer than that density the window is capped, and the trace says
+so (:class:`ThicknessWindow`: requested and effective mm, slices, capped). ``max_slices=None`` removes the cap.
+
+A direction stops only when the object has ended (see :mod:`propsam.inference.propagation_steps`): a round whose
+prediction comes back empty, or reaches the edge of its crop, restarts from its last accepted slice with a crop
+around that slice's mask, so an object drifting or growing out of one crop is followed; the direction ends when the
+slice next to a freshly cropped guide is empty, at the volume edge, or after ``max_rounds`` rounds.
 
 Per round, PropMask sees the guide and its targets through one crop window: the tightest box of the guide mask,
 scaled about its centre by ``context_ratio``. The paper trains with a ratio drawn uniformly from 1.0 to 2.0 and does
@@ -20,26 +30,21 @@ normalisation and the window in slices are computed exactly as for the training 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
-from enum import Enum
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from propsam.inference.box_prompt import nonempty_window
 from propsam.inference.planes import Plane, normal_axis, parse_plane, slice_of, write_slice
-from propsam.inference.runtime import GuideEncoding, Runtime
-from propsam.preprocessing import (
-    CropWindow,
-    box_window,
-    crop_resize,
-    mask_box,
-    normalise,
-    paste_back,
-    percentile_window,
-    to_network_input,
+from propsam.inference.propagation_steps import (
+    DirectionRun,
+    StopReason,
+    Timer,
+    guide_intensity_window,
+    prepare_guide,
+    run_direction,
 )
+from propsam.inference.runtime import Runtime
 
 if TYPE_CHECKING:
     from propsam.networks import PropMask
@@ -47,25 +52,19 @@ if TYPE_CHECKING:
 __all__ = [
     "StopReason",
     "PropagationSettings",
+    "ThicknessWindow",
     "DirectionTrace",
     "StageSeconds",
     "PropagationTrace",
+    "REFERENCE_WINDOW_MM",
     "slices_per_side",
+    "thickness_window",
     "guide_intensity_window",
     "propagate",
 ]
 
-
-class StopReason(str, Enum):
-    """Why propagation stopped in one direction."""
-
-    NO_FOREGROUND = "no_foreground"  #: a slice predicted no foreground
-    VOLUME_EDGE = "volume_edge"  #: the last slice of the volume was reached
-    MAX_ROUNDS = "max_rounds"  #: the round limit was reached
-    EMPTY_GUIDE = "empty_guide"  #: the prompt gave an empty 2D mask, nothing to propagate
-
-    def __str__(self) -> str:
-        return str(self.value)
+#: The window for which ``max_slices`` is stated (the paper: N <= 20 adjacent slices within 20 mm).
+REFERENCE_WINDOW_MM = 20.0
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,8 @@ class PropagationSettings:
 
     Attributes:
         window_mm: Thickness window on each side of a guide, mm (paper: 20).
-        max_slices: Most slices per side and round (paper: 20).
+        max_slices: Most slices per side and round for a 20 mm window, scaled in proportion for other windows
+            (paper: 20, i.e. at most one target per mm); None: no cap, the window in mm alone decides.
         context_ratio: Scale of the guide mask's box giving the crop window (training draws 1.0 to 2.0).
         min_margin_px: Least margin, in slice pixels, between the guide mask's box and the crop window on each side;
             it keeps thin objects (a vessel a few pixels wide) inside the crop when they shift between slices, where
@@ -83,21 +83,26 @@ class PropagationSettings:
             uses the ratio only).
         threshold: A pixel is foreground when its probability is above this.
         batch_size: Target slices per PropMask forward pass.
-        max_rounds: Most rounds per direction; None: until no foreground or the volume edge.
+        max_rounds: Most rounds per direction; None: until the object ends or the volume edge.
+        keep_connected: Keep, in each predicted slice, only the 2D components touching the previous slice's mask, so
+            that a stray false positive neither keeps a direction running nor widens the next crop. Off by default:
+            the paper keeps every predicted pixel, and an object thinner than its shift between two thick slices
+            (a small oblique vessel at 5 mm) would be cut at the first slice where its sections do not touch.
     """
 
     window_mm: float = 20.0
-    max_slices: int = 20
+    max_slices: int | None = 20
     context_ratio: float = 1.5
     min_margin_px: float = 4.0
     threshold: float = 0.5
     batch_size: int = 20
     max_rounds: int | None = None
+    keep_connected: bool = False
 
     def __post_init__(self) -> None:
         checks = (
             ("window_mm", self.window_mm, math.isfinite(self.window_mm) and self.window_mm > 0, "> 0 mm"),
-            ("max_slices", self.max_slices, self.max_slices >= 1, ">= 1"),
+            ("max_slices", self.max_slices, self.max_slices is None or self.max_slices >= 1, "None or >= 1"),
             ("context_ratio", self.context_ratio, math.isfinite(self.context_ratio) and self.context_ratio >= 1.0,
              ">= 1.0"),
             ("min_margin_px", self.min_margin_px, math.isfinite(self.min_margin_px) and self.min_margin_px >= 0,
@@ -112,6 +117,26 @@ class PropagationSettings:
 
 
 @dataclass(frozen=True)
+class ThicknessWindow:
+    """The thickness window a run used, per side of a guide.
+
+    Attributes:
+        requested_mm: ``window_mm`` as asked.
+        spacing_mm: Slice spacing along the plane's normal, mm.
+        slices: Target slices per side and round.
+        mm: Distance of the farthest target, ``slices * spacing_mm`` (at most ``requested_mm`` unless one slice is
+            thicker than the window).
+        capped: Whether the slice cap, not the requested mm, set ``slices``.
+    """
+
+    requested_mm: float
+    spacing_mm: float
+    slices: int
+    mm: float
+    capped: bool
+
+
+@dataclass(frozen=True)
 class DirectionTrace:
     """What propagation did in one direction.
 
@@ -119,9 +144,11 @@ class DirectionTrace:
         step: +1 towards higher slice indices, -1 towards lower ones.
         rounds: Rounds run (PropMask tasks with this direction's guide).
         guides: Guide slice index of each round.
-        visited: Slices predicted, in order (including the one that predicted no foreground).
+        visited: Slices predicted, in the order first predicted (including the one where the object ended).
         segmented: Slices written with foreground.
         stop: Why the direction stopped.
+        restarts: Rounds started again from the last accepted slice because a slice came back empty.
+        recrops: Rounds started again from the last accepted slice because a prediction reached the crop's edge.
     """
 
     step: int
@@ -130,6 +157,8 @@ class DirectionTrace:
     visited: tuple[int, ...]
     segmented: tuple[int, ...]
     stop: StopReason
+    restarts: int = 0
+    recrops: int = 0
 
 
 @dataclass(frozen=True)
@@ -141,7 +170,7 @@ class StageSeconds:
         search: The normalisation search part of the box stage.
         preprocessing: Propagation: cropping, resizing, normalising.
         network: Propagation: PropMask forward passes (guide encodings included).
-        postprocessing: Propagation: paste-back, thresholding, writing slices.
+        postprocessing: Propagation: paste-back, thresholding, component filter, writing slices.
     """
 
     box2mask: float = 0.0
@@ -161,23 +190,30 @@ class StageSeconds:
 
 @dataclass(frozen=True)
 class PropagationTrace:
-    """Record of one segmentation: prompt slice, window, both directions and stage times.
+    """Record of one segmentation: prompt slice, window, both directions, options and stage times.
 
     Attributes:
         plane: Plane of the prompt.
         guide_index: Prompt slice index.
-        slices_per_side: Thickness window in slices (from ``window_mm`` and the spacing along the normal).
+        window: The thickness window per side, requested and effective (mm, slices, capped).
         forward: Towards higher slice indices.
         backward: Towards lower slice indices.
         seconds: Wall time per stage.
+        keep_connected: Whether predicted slices kept only the components touching the previous slice's mask.
     """
 
     plane: Plane
     guide_index: int
-    slices_per_side: int
+    window: ThicknessWindow
     forward: DirectionTrace
     backward: DirectionTrace
     seconds: StageSeconds
+    keep_connected: bool = False
+
+    @property
+    def slices_per_side(self) -> int:
+        """Thickness window in slices (``window.slices``)."""
+        return self.window.slices
 
     @property
     def rounds(self) -> int:
@@ -190,130 +226,27 @@ class PropagationTrace:
         return self.backward.stop, self.forward.stop
 
 
-def slices_per_side(spacing_mm: float, window_mm: float = 20.0, max_slices: int = 20) -> int:
+def slices_per_side(spacing_mm: float, window_mm: float = 20.0, max_slices: int | None = 20) -> int:
     """Slices per side within ``window_mm`` of a guide: floor(window / spacing), between 1 and ``max_slices``."""
     # The small tolerance keeps 20 mm / 2.5 mm at 8 slices despite floating-point division.
-    return max(1, min(max_slices, math.floor(window_mm / spacing_mm + 1e-6)))
+    within = math.floor(window_mm / spacing_mm + 1e-6)
+    return max(1, within if max_slices is None else min(max_slices, within))
 
 
-@dataclass
-class _Timer:
-    preprocessing: float = 0.0
-    network: float = 0.0
-    postprocessing: float = 0.0
+def thickness_window(spacing_mm: float, window_mm: float = 20.0, max_slices: int | None = 20) -> ThicknessWindow:
+    """The window per side, with ``max_slices`` (stated for 20 mm) scaled to ``window_mm``.
 
-
-@dataclass(frozen=True, eq=False)
-class _Guide:
-    window: CropWindow
-    intensity: tuple[float, float]
-    encoding: GuideEncoding
-
-
-def _with_margin(window: CropWindow, box: tuple[int, int, int, int], margin: float) -> CropWindow:
-    """Grow ``window`` so that it extends at least ``margin`` pixels beyond ``box`` on every side."""
-    u0, v0, u1, v1 = box
-    return CropWindow(min(window.u0, u0 - margin), min(window.v0, v0 - margin), max(window.u1, u1 + margin),
-                      max(window.v1, v1 + margin))
-
-
-def _prepare_guide(network: PropMask, slice_uv: np.ndarray, mask_uv: np.ndarray, runtime: Runtime,
-                   context_ratio: float, min_margin_px: float, timer: _Timer) -> _Guide:
-    started = time.perf_counter()
-    size = int(network.config.input_size)
-    box = mask_box(mask_uv)
-    if box is None:  # callers only pass non-empty guides
-        raise ValueError("propagation guide mask is empty; expected at least one foreground pixel")
-    window = _with_margin(box_window(box, scale=context_ratio), box, min_margin_px)
-    intensity = guide_intensity_window(slice_uv, mask_uv)
-    image = to_network_input(normalise(crop_resize(slice_uv, window, size=size), *intensity)[None])
-    mask = crop_resize(mask_uv.astype(np.float32), window, size=size, order=0)
-    mask_tensor = to_network_input(mask[None])[:, :1]
-    encoded = time.perf_counter()
-    timer.preprocessing += encoded - started
-    encoding = runtime.encode_guide(network, image, mask_tensor)
-    timer.network += time.perf_counter() - encoded
-    return _Guide(window=window, intensity=intensity, encoding=encoding)
-
-
-def guide_intensity_window(slice_uv: np.ndarray, mask_uv: np.ndarray) -> tuple[float, float]:
-    """The guide's 0.5th and 99.5th percentiles inside its mask (S1.4.2), with the training samples' fallbacks.
-
-    A constant object falls back to the whole slice's percentiles, a constant slice to (v, v + 1).
+    Examples: 30 mm at 1 mm spacing is 30 slices (cap 30, not capped); 30 mm at 0.8 mm is 30 slices, 24 mm (capped).
     """
-    vmin, vmax = percentile_window(slice_uv[mask_uv], 0.5, 99.5)
-    if vmax <= vmin:
-        vmin, vmax = nonempty_window(*percentile_window(slice_uv, 0.5, 99.5))
-    return vmin, vmax
+    cap = None if max_slices is None else max(1, math.floor(max_slices * window_mm / REFERENCE_WINDOW_MM + 1e-6))
+    n = slices_per_side(spacing_mm, window_mm, cap)
+    return ThicknessWindow(requested_mm=float(window_mm), spacing_mm=float(spacing_mm), slices=n,
+                           mm=n * float(spacing_mm), capped=n < slices_per_side(spacing_mm, window_mm, None))
 
 
-def _targets(guide_index: int, step: int, depth: int, n: int) -> list[int]:
-    return [k for k in (guide_index + step * j for j in range(1, n + 1)) if 0 <= k < depth]
-
-
-def _segment_targets(network: PropMask, volume: np.ndarray, plane: Plane, targets: list[int],
-                     guide: _Guide, runtime: Runtime, settings: PropagationSettings, timer: _Timer
-                     ) -> list[np.ndarray | None]:
-    """Masks of ``targets`` in order, nearest first; None from the first slice without foreground on."""
-    size = int(network.config.input_size)
-    masks: list[np.ndarray | None] = []
-    for start in range(0, len(targets), settings.batch_size):
-        t0 = time.perf_counter()
-        chunk = targets[start:start + settings.batch_size]
-        slices = [slice_of(volume, plane, k) for k in chunk]
-        batch = np.stack([normalise(crop_resize(s, guide.window, size=size), *guide.intensity) for s in slices])
-        t1 = time.perf_counter()
-        probs = runtime.propmask(network, to_network_input(batch), guide.encoding)
-        t2 = time.perf_counter()
-        timer.preprocessing += t1 - t0
-        timer.network += t2 - t1
-        for prob in probs:
-            mask = paste_back(prob, guide.window, slices[0].shape) > settings.threshold
-            if not mask.any():
-                timer.postprocessing += time.perf_counter() - t2
-                return masks + [None] * (len(targets) - len(masks))
-            masks.append(mask)
-        timer.postprocessing += time.perf_counter() - t2
-    return masks
-
-
-def _propagate_direction(network: PropMask, volume: np.ndarray, out: np.ndarray, plane: Plane,
-                         start: int, start_guide: _Guide, step: int, n: int, runtime: Runtime,
-                         settings: PropagationSettings, timer: _Timer) -> DirectionTrace:
-    depth = volume.shape[normal_axis(plane)]
-    guide_index, guide_mask = start, np.zeros(0, dtype=bool)  # the first round uses start_guide, ready encoded
-    prepared: _Guide | None = start_guide
-    guides: list[int] = []
-    visited: list[int] = []
-    segmented: list[int] = []
-    while True:
-        targets = _targets(guide_index, step, depth, n)
-        if not targets:
-            stop = StopReason.VOLUME_EDGE
-            break
-        if settings.max_rounds is not None and len(guides) >= settings.max_rounds:
-            stop = StopReason.MAX_ROUNDS
-            break
-        guides.append(guide_index)
-        guide = prepared or _prepare_guide(network, slice_of(volume, plane, guide_index), guide_mask, runtime,
-                                           settings.context_ratio, settings.min_margin_px, timer)
-        prepared = None  # the prompt slice's encoding serves the first round of both directions
-        masks = _segment_targets(network, volume, plane, targets, guide, runtime, settings, timer)
-        t0 = time.perf_counter()
-        for k, mask in zip(targets, masks, strict=True):
-            if mask is None:
-                visited.append(k)
-                break
-            visited.append(k)
-            segmented.append(k)
-            write_slice(out, plane, k, mask)
-        timer.postprocessing += time.perf_counter() - t0
-        if masks[-1] is None:
-            stop = StopReason.NO_FOREGROUND
-            break
-        guide_index, guide_mask = targets[-1], masks[-1]
-    return DirectionTrace(step=step, rounds=len(guides), guides=tuple(guides), visited=tuple(visited),
-                          segmented=tuple(segmented), stop=stop)
+def _direction_trace(step: int, run: DirectionRun) -> DirectionTrace:
+    return DirectionTrace(step=step, rounds=len(run.guides), guides=tuple(run.guides), visited=tuple(run.visited),
+                          segmented=tuple(run.segmented), stop=run.stop, restarts=run.restarts, recrops=run.recrops)
 
 
 def propagate(network: PropMask, volume: np.ndarray, spacing: tuple[float, float, float],
@@ -329,26 +262,26 @@ def propagate(network: PropMask, volume: np.ndarray, spacing: tuple[float, float
         guide_index: Guide slice index along the plane's normal.
         guide_mask: (U, V) bool mask of the guide slice; empty gives an empty result (stop: EMPTY_GUIDE).
         runtime: Device and precision.
-        settings: Window, context ratio, threshold, batch size, round limit.
+        settings: Window, context ratio, threshold, batch size, round limit, component filter.
 
     Returns:
         The (X, Y, Z) bool mask (the guide slice holds ``guide_mask``) and the trace.
     """
     settings = settings or PropagationSettings()
     plane = parse_plane(plane)
-    n = slices_per_side(float(spacing[normal_axis(plane)]), settings.window_mm, settings.max_slices)
+    window = thickness_window(float(spacing[normal_axis(plane)]), settings.window_mm, settings.max_slices)
     out = np.zeros(volume.shape, dtype=bool)
-    timer = _Timer()
+    timer = Timer()
     guide_mask = np.asarray(guide_mask, dtype=bool)
     if not guide_mask.any():
-        empty = DirectionTrace(step=1, rounds=0, guides=(), visited=(), segmented=(), stop=StopReason.EMPTY_GUIDE)
-        return out, PropagationTrace(plane, int(guide_index), n, empty,
-                                     DirectionTrace(-1, 0, (), (), (), StopReason.EMPTY_GUIDE), StageSeconds())
+        runs = [_direction_trace(step, DirectionRun(stop=StopReason.EMPTY_GUIDE)) for step in (1, -1)]
+        return out, PropagationTrace(plane, int(guide_index), window, runs[0], runs[1], StageSeconds(),
+                                     settings.keep_connected)
     write_slice(out, plane, guide_index, guide_mask)
-    first = _prepare_guide(network, slice_of(volume, plane, guide_index), guide_mask, runtime,
-                           settings.context_ratio, settings.min_margin_px, timer)
-    traces = [_propagate_direction(network, volume, out, plane, guide_index, first, step, n, runtime, settings,
-                                   timer) for step in (1, -1)]
+    first = prepare_guide(network, slice_of(volume, plane, guide_index), guide_mask, runtime, settings, timer)
+    traces = [_direction_trace(step, run_direction(network, volume, out, plane, guide_index, guide_mask, first, step,
+                                                   window.slices, runtime, settings, timer)) for step in (1, -1)]
     seconds = StageSeconds(preprocessing=timer.preprocessing, network=timer.network,
                            postprocessing=timer.postprocessing)
-    return out, PropagationTrace(plane, int(guide_index), n, traces[0], traces[1], seconds)
+    return out, PropagationTrace(plane, int(guide_index), window, traces[0], traces[1], seconds,
+                                 settings.keep_connected)

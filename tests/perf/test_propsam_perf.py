@@ -201,3 +201,37 @@ def test_peak_memory_of_a_box_segmentation(perf: PerfRecorder, size: str) -> Non
     if size == "paper":
         perf.target("paper_peak_rss_mb", figures["peak_rss_mb"], PAPER_PEAK_RSS_TARGET_MB,
                     "peak resident memory, MB, of a process segmenting one box with the paper-size networks")
+
+
+#: Propagation engine overhead (crop, resize, normalise, paste-back, bookkeeping) over its PropMask forwards.
+ENGINE_OVERHEAD_TARGET = 0.20
+
+
+def test_propagation_engine_overhead(perf: PerfRecorder, scene: Scene) -> None:
+    import time
+
+    import torch
+
+    from propsam.inference.propagation import propagate
+
+    network = CostlyThresholdPropMask(SMALL_PROPMASK).eval()
+    runtime = Runtime.create("cpu")
+    prompt = scene.liver[:, :, scene.slice_index]
+    runs: list[tuple[float, float]] = []  # (wall seconds of propagate, seconds in the network forwards)
+
+    def segment() -> None:
+        started = time.perf_counter()
+        _, trace = propagate(network, scene.volume, scene.spacing, "axial", scene.slice_index, prompt, runtime)
+        runs.append((time.perf_counter() - started, trace.seconds.network))
+
+    perf.benchmark.group = "Propagation engine overhead (small PropMask)"
+    with torch.inference_mode():
+        perf.run(segment, rounds=3)
+
+    ratios = sorted((wall - net) / net for wall, net in runs)
+    wall, net = runs[-1]
+    perf.info(what="propagate() on a 128x128x64 CT-like volume, small PropMask at full cost, liver prompt: wall time "
+                   "minus the network forwards, over the forwards", wall_s=round(wall, 4), network_s=round(net, 4),
+              ratios=[round(r, 4) for r in ratios], **_machine())
+    perf.target("engine_overhead_over_forwards", ratios[len(ratios) // 2], ENGINE_OVERHEAD_TARGET,
+                "propagation engine overhead over the PropMask forward time it makes (median of 3)")

@@ -8,6 +8,10 @@ replace the learned mapping by a rule on the normalised input:
   thresholds each ROI at its mean): "oracles" for bright objects on a dark background.
 * :class:`ConstantBox2Mask` / :class:`ConstantPropMask`: the same logit everywhere (negative: predicts nothing;
   positive: predicts everything).
+* :class:`OraclePropMask`: on an :func:`oracle_image` (the true mask as intensities 0 and 1) it returns the true
+  mask of each target slice, cropped and resized exactly as the engine crops it.
+* :class:`EchoPropMask`: returns the guide-mask crop it was given as the prediction of every target, so the whole
+  loop (guide tensor, crop, paste-back, next guide) is exercised end to end.
 
 Each stub counts its forward (Box2Mask) or decode (PropMask) calls and the images it saw.
 """
@@ -31,6 +35,14 @@ __all__ = [
     "ConstantPropMask",
     "CostlyThresholdBox2Mask",
     "CostlyThresholdPropMask",
+    "OraclePropMask",
+    "EchoPropMask",
+    "oracle_image",
+    "oblique_tube",
+    "y_split",
+    "cone",
+    "cylinder",
+    "recall",
     "random_networks",
     "ct_like_volume",
     "blob_volume",
@@ -110,6 +122,88 @@ class ConstantPropMask(PropMask, _Counting):
 
     def forward(self, targets: Tensor, guide_image: Tensor, guide_mask: Tensor) -> list[Tensor]:
         return self.decode(targets, [], [])
+
+
+class OraclePropMask(ThresholdPropMask):
+    """PropMask stub that returns the truth on an :func:`oracle_image`: logit +10 where the normalised target > 0.
+
+    The image is the true mask as 0 and 1, so the guide's intensity window is always (0, 1): a constant object falls
+    back to the slice's percentiles, (0, 1), or (0, 0) widened to (0, 1). The normalised crop is then -1 outside the
+    object and +1 inside, and the threshold at 0 (intensity 0.5 after bilinear resizing) is the true mask cropped and
+    resized as the engine crops the target slice, whatever its crop window: a near-perfect network.
+    """
+
+    def __init__(self, config: PropMaskConfig = _STUB_PROPMASK) -> None:
+        super().__init__(level=0.0, config=config)
+
+
+class EchoPropMask(PropMask, _Counting):
+    """PropMask stub that predicts, for every target, the guide-mask crop it was sent (logit +10 inside, -10 out).
+
+    The mask travels through the guide encoding (its mask features are the mask itself), as a real network's would.
+    """
+
+    def __init__(self, config: PropMaskConfig = _STUB_PROPMASK) -> None:
+        super().__init__(config)
+        self.calls, self.images = 0, 0
+
+    def encode_guide(self, guide_image: Tensor, guide_mask: Tensor) -> tuple[list[Tensor], list[Tensor]]:
+        return [guide_image], [guide_mask]
+
+    def decode(self, targets: Tensor, guide_features: list[Tensor], mask_features: list[Tensor]) -> list[Tensor]:
+        self._count(targets.shape[0])
+        echo = torch.where(mask_features[0] > 0.5, 10.0, -10.0)
+        return [echo.expand(targets.shape[0], -1, -1, -1)]
+
+
+def oracle_image(truth: np.ndarray) -> np.ndarray:
+    """The (X, Y, Z) float32 image of a true mask for :class:`OraclePropMask`: 1 inside, 0 outside."""
+    return np.asarray(truth, dtype=np.float32)
+
+
+def _disks(shape: tuple[int, int, int], centres: list[tuple[float, float, float, float]]) -> np.ndarray:
+    """A mask that is, on each axial slice z, the union of disks (cx, cy, radius) listed for z as (z, cx, cy, r)."""
+    mask = np.zeros(shape, dtype=bool)
+    x, y = np.indices(shape[:2], dtype=np.float32) + 0.5
+    for z, cx, cy, r in centres:
+        mask[:, :, int(z)] |= (x - cx) ** 2 + (y - cy) ** 2 <= r * r
+    return mask
+
+
+def oblique_tube(shape: tuple[int, int, int] = (64, 32, 64), first: int = 4, length: int = 55,
+                 drift_px: float = 0.6, radius: float = 1.5) -> np.ndarray:
+    """A 3 px wide tube along z (slices first .. first + length - 1) drifting ``drift_px`` along x per slice."""
+    x0 = (shape[0] - drift_px * (length - 1)) / 2.0
+    return _disks(shape, [(first + j, x0 + drift_px * j, shape[1] / 2.0, radius) for j in range(length)])
+
+
+def y_split(shape: tuple[int, int, int] = (64, 32, 64), first: int = 4, fork: int = 24, last: int = 58,
+            spread_px: float = 0.8, radius: float = 2.5) -> np.ndarray:
+    """A stem along z from ``first`` to ``fork``, then two branches whose centres diverge by ``spread_px`` per slice
+    each along x, up to ``last``."""
+    cx, cy = shape[0] / 2.0, shape[1] / 2.0
+    stem = [(z, cx, cy, radius) for z in range(first, fork + 1)]
+    branches = [(z, cx + sign * spread_px * (z - fork), cy, radius) for z in range(fork + 1, last + 1)
+                for sign in (-1, 1)]
+    return _disks(shape, stem + branches)
+
+
+def cone(shape: tuple[int, int, int] = (64, 64, 64), tip: int = 4, length: int = 55, slope_px: float = 0.4
+         ) -> np.ndarray:
+    """A cone along z with its tip (radius 1 px) at slice ``tip``, its radius growing ``slope_px`` per slice."""
+    c = shape[0] / 2.0
+    return _disks(shape, [(tip + j, c, c, 1.0 + slope_px * j) for j in range(length)])
+
+
+def cylinder(shape: tuple[int, int, int] = (32, 32, 24), first: int = 4, last: int = 19, radius: float = 6.0
+             ) -> np.ndarray:
+    """A static cylinder along z (slices ``first`` .. ``last``) centred in the slice."""
+    return _disks(shape, [(z, shape[0] / 2.0, shape[1] / 2.0, radius) for z in range(first, last + 1)])
+
+
+def recall(predicted: np.ndarray, truth: np.ndarray) -> float:
+    """Fraction of the true voxels that are predicted."""
+    return float((predicted & truth).sum()) / float(truth.sum())
 
 
 def random_networks(seed: int = 0, box2mask: Box2MaskConfig = TINY_BOX2MASK,
