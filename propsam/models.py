@@ -33,6 +33,7 @@ class _PropSAMModel:
     Attributes:
         predictor: The predictor doing the work.
         last_result: The full result (trace, stage times) of the latest ``segment`` call, or None.
+        last_trace: The same, flat (see the property), as the suite's results store records it.
     """
 
     name: str
@@ -50,6 +51,27 @@ class _PropSAMModel:
             raise TypeError(f"{self.name}(source): expected a PropSAMPredictor or a bundle path, got "
                             f"{type(source).__name__}")
         self.last_result: SegmentationResult | None = None
+
+    @property
+    def last_trace(self) -> dict[str, Any]:
+        """What the latest ``segment`` call did, flat: stage seconds (``seconds_<stage>``), the thickness window
+        (requested and used, mm and slices, capped or not), rounds, restarts, re-crops and stop reasons per direction;
+        empty before the first call."""
+        if self.last_result is None:
+            return {}
+        trace = self.last_result.trace
+        window = trace.window
+        flat: dict[str, Any] = {"guide_index": trace.guide_index, "window_requested_mm": window.requested_mm,
+                                "window_mm": window.mm, "window_slices": window.slices,
+                                "window_capped": window.capped, "keep_connected": trace.keep_connected}
+        for name, direction in (("forward", trace.forward), ("backward", trace.backward)):
+            flat.update({f"{name}_rounds": direction.rounds, f"{name}_restarts": direction.restarts,
+                         f"{name}_recrops": direction.recrops, f"{name}_stop": direction.stop.value,
+                         f"{name}_slices": len(direction.segmented)})
+        seconds = trace.seconds
+        for stage in ("box2mask", "search", "preprocessing", "network", "postprocessing"):
+            flat[f"seconds_{stage}"] = getattr(seconds, stage)
+        return flat
 
     @property
     def checkpoint_sha256(self) -> str | None:

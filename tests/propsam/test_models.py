@@ -72,6 +72,23 @@ def test_mask_model_segments_a_suite_mask_prompt_on_any_plane(case: tuple[FakeCa
     np.testing.assert_array_equal(out[:, 18, :], truth[:, 18, :])
 
 
+def test_last_trace_is_flat_and_records_the_window_as_used(case: tuple[FakeCase, np.ndarray]) -> None:
+    fake, truth = case
+    predictor = PropSAMPredictor(ThresholdBox2Mask(), ThresholdPropMask(), search="coarse", channel=1, window_mm=40.0)
+    model = PropSAM2DMask(predictor)
+    assert model.last_trace == {}
+    out = model.segment(FakeCase(fake.image, spacing=(1.0, 1.0, 0.8)), Mask2D(plane=Plane.AXIAL, slice_index=15,
+                                                                                mask=truth[:, :, 15]))
+    trace = model.last_trace
+    assert all(isinstance(v, (int, float, str, bool)) for v in trace.values())
+    # 40 mm at 0.8 mm is 50 slices, over the 40-slice cap of a 40 mm window: the row must say it was capped
+    assert (trace["window_requested_mm"], trace["window_slices"], trace["window_capped"]) == (40.0, 40, True)
+    assert trace["window_mm"] == pytest.approx(32.0)
+    assert trace["guide_index"] == 15
+    assert trace["forward_slices"] + trace["backward_slices"] + 1 == int(out.any(axis=(0, 1)).sum()) > 10
+    assert trace["seconds_network"] > 0 and trace["seconds_box2mask"] == 0
+
+
 def test_prompt_of_another_kind_is_refused(case: tuple[FakeCase, np.ndarray]) -> None:
     fake, truth = case
     with pytest.raises(ValueError, match=r"PropSAM-2DBox takes prompts of kind \['box2d'\], got 'mask2d'"):
