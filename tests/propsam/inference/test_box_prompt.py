@@ -25,8 +25,7 @@ from tests.propsam.inference.fakes import (
     ConstantBox2Mask,
     ThresholdBox2Mask,
     one_torch_thread,  # noqa: F401  (module fixture)
-    random_networks,
-)
+    )
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -187,7 +186,13 @@ def test_segment_box_around_a_bright_disk_returns_the_disk(box: tuple[int, int, 
     u, v = np.meshgrid(np.arange(40), np.arange(30), indexing="ij")
     disk = (u - 20) ** 2 + (v - 14) ** 2 <= 36
     image = (np.random.default_rng(0).normal(0, 5, disk.shape) + 100 * disk).astype(np.float32)
-    result = segment_box(ThresholdBox2Mask(), image, box, CPU, BoxPromptSettings(strategy="coarse"))  # type: ignore[arg-type]
+    net = _RecordingBox2Mask()
+    result = segment_box(net, image, box, CPU, BoxPromptSettings(strategy="coarse"))  # type: ignore[arg-type]
     assert int(disk.sum()) == 113
     np.testing.assert_array_equal(result.mask, disk)
-    assert not result.search.fallback and 90 < result.search.window[1] < 120  # top of the window: the disk's values
+    low, high = result.search.window
+    assert not result.search.fallback and 20 < low < 60 and 90 < high < 120  # from the disk's (blended) values
+    # The final prediction sees the ROI in the searched window: the background (over half the ROI, far below the
+    # window's bottom) is clipped to -1; the whole ROI's window (about -10 to 108) would clip 0.5 % of it.
+    final = net.seen[-1]
+    assert final.shape == (1, 64, 64) and (final == -1.0).mean() > 0.5

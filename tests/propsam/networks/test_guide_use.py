@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 import torch
 from torch import Tensor, nn
+from torch.utils.hooks import RemovableHandle
 
 from propsam.config import PAPER_PROPMASK
 from propsam.networks import PropMask
@@ -53,8 +54,8 @@ def test_attention_output_is_the_hand_derived_mixture_of_guide_mask_values() -> 
     # Target features t = (1, 2), guide image features g = (0, ln 3), guide mask values v = (4, 8).
     # Target token 1: scores (1 * 0, 1 * ln 3) -> softmax (1/4, 3/4) -> 4/4 + 8 * 3/4 = 7.
     # Target token 2: scores (0, 2 ln 3) -> softmax (1/10, 9/10) -> 0.4 + 7.2 = 7.6.
-    # Keys taken from the target instead would give (6.0..., 7.5...) (scores t_i * t_j), values taken from the guide
-    # image (0, 1.03...).
+    # Keys taken from the target instead would give (6.92, 7.52) (scores t_i * t_j), values taken from the guide
+    # image (0.82, 0.99).
     attention = CrossAttention(channels=1, key_channels=1)
     _identity_projections(attention)
     target = torch.tensor([1.0, 2.0]).reshape(1, 1, 1, 2)
@@ -101,7 +102,8 @@ def test_attention_reads_the_guide_mask_at_the_guide_pixel_that_matches() -> Non
 
 # --- the paper's PropMask ------------------------------------------------------------------------------------------
 
-def _capture_attention_inputs(network: PropMask) -> tuple[list[tuple[Tensor, ...]], list[torch.utils.hooks.RemovableHandle]]:
+def _capture_attention_inputs(network: PropMask) -> tuple[list[tuple[Tensor, ...]], list[RemovableHandle]]:
+    """Record the (target, guide image, guide mask) features each attention module is called with, in order."""
     seen: list[tuple[Tensor, ...]] = []
 
     def hook(module: nn.Module, args: tuple[Tensor, ...], output: Tensor) -> None:
