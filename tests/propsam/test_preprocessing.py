@@ -75,6 +75,12 @@ def test_percentile_window_and_normalise() -> None:
     values = np.arange(1001, dtype=np.float32)
     vmin, vmax = percentile_window(values)
     assert (vmin, vmax) == pytest.approx((5.0, 995.0))
+    # Linear interpolation between order statistics, by hand: on (30, 0, 20, 10) the q-th percentile sits at sorted
+    # position q / 100 * 3; 0.5th: 0.015 -> 0.15, 99.5th: 2.985 -> 29.85; 25th: 0.75 -> 7.5, 75th: 2.25 -> 22.5.
+    # (The "nearest" or "lower" rules would give 0 and 30, or 0 and 20.)
+    unsorted = np.array([30.0, 0.0, 20.0, 10.0])
+    assert percentile_window(unsorted) == pytest.approx((0.15, 29.85))
+    assert percentile_window(unsorted, 25.0, 75.0) == pytest.approx((7.5, 22.5))
     out = normalise(np.array([-100.0, 5.0, 500.0, 995.0, 5000.0]), vmin, vmax)
     np.testing.assert_allclose(out, [-1.0, -1.0, 0.0, 1.0, 1.0], atol=1e-6)
     assert out.dtype == np.float32

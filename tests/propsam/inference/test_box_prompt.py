@@ -25,8 +25,7 @@ from tests.propsam.inference.fakes import (
     ConstantBox2Mask,
     ThresholdBox2Mask,
     one_torch_thread,  # noqa: F401  (module fixture)
-    random_networks,
-)
+    )
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -79,21 +78,58 @@ def test_percentile_grid_rejects_overlapping_ranges() -> None:
 def test_search_predicts_every_candidate_in_batches(batch_size: int, calls: int) -> None:
     image, _ = _square_slice()
     net = ThresholdBox2Mask()
-    search = search_intensity_window(net, _roi(image), CPU, settings=BoxPromptSettings(batch_size=batch_size))
+    roi = _roi(image)
+    search = search_intensity_window(net, roi, CPU, settings=BoxPromptSettings(batch_size=batch_size))
     assert (net.calls, net.images) == (calls, 396)
     assert search.n_candidates == 396 and not search.fallback
+    # Batching changes nothing (same result as one candidate per call), and the foreground is the bright rectangle
+    # (dark ~0, bright ~100) with some of the edge pixels that resizing blended.
+    assert search == search_intensity_window(ThresholdBox2Mask(), roi, CPU, settings=BoxPromptSettings(batch_size=1))
+    assert int((roi > 50).sum()) <= search.n_foreground <= int((roi > 20).sum())
+    assert 20 < search.window[0] < 50 and 100 < search.window[1] < 120
+
+
+class _RecordingBox2Mask(ThresholdBox2Mask):
+    """:class:`ThresholdBox2Mask` that keeps the normalised images it was given, (N, S, S) per call."""
+
+    def __init__(self, level: float | None = None) -> None:
+        super().__init__(level)
+        self.seen: list[np.ndarray] = []
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        self.seen.append(x[:, 0].detach().numpy().copy())
+        return super().forward(x)
+
+
+def test_candidate_windows_are_the_rois_percentiles() -> None:
+    # ROI intensities 0, 1, ..., 1023: the p-th percentile (linear interpolation) is p / 100 * 1023, e.g.
+    # 5th: 51.15, 40th: 409.2, 90th: 920.7, 92.5th: 946.275, 95th: 971.85. Each candidate is recovered from the
+    # normalised values of two pixels inside its window (500 and 900 lie inside every coarse window):
+    # n(x) = 2 (x - v_min) / (v_max - v_min) - 1.
+    roi = np.arange(1024, dtype=np.float32).reshape(32, 32)
+    net = _RecordingBox2Mask()
+    search_intensity_window(net, roi, CPU, settings=BoxPromptSettings(strategy=SearchStrategy.COARSE))
+    seen = np.concatenate(net.seen)  # (24, 32, 32), low-major
+    n500, n900 = seen[:, 500 // 32, 500 % 32], seen[:, 900 // 32, 900 % 32]
+    span = 2.0 * 400.0 / (n900 - n500)  # v_max - v_min
+    v_min = 500.0 - (n500 + 1.0) * span / 2.0
+    recovered = np.stack([v_min, v_min + span], axis=1)
+    low = [51.15, 102.3, 153.45, 204.6, 255.75, 306.9, 358.05, 409.2]
+    high = [920.7, 946.275, 971.85]
+    np.testing.assert_allclose(recovered, [(lo, hi) for lo in low for hi in high], atol=0.05)
+    assert seen.min() == pytest.approx(-1.0) and seen.max() == pytest.approx(1.0)  # clipped outside each window
 
 
 def test_final_window_is_the_foreground_percentiles() -> None:
-    # Every candidate window has v_min in the dark background, so the stub marks the bright rectangle: the final
-    # window must be the 0.5 / 99.5 percentiles of the ROI pixels inside it.
-    image, _ = _square_slice()
-    roi = _roi(image)
+    # 823 dark pixels (0 to 49) and 201 bright ones (1000, 1001, ..., 1200). Every candidate window runs from a dark
+    # value (5th to 40th percentiles) to a bright one (90th percentile: sorted position 0.9 * 1023 = 920.7, bright
+    # index 97.7, i.e. 1097.7), so its midpoint is below 600 and the stub (normalised > 0) marks exactly the bright
+    # pixels. Their 0.5th percentile is 1000 + 0.005 * 200 = 1001, their 99.5th 1000 + 0.995 * 200 = 1199.
+    values = np.concatenate([np.arange(823) % 50, 1000 + np.arange(201)]).astype(np.float32)
+    roi = np.random.default_rng(0).permutation(values).reshape(32, 32)
     search = search_intensity_window(ThresholdBox2Mask(level=0.0), roi, CPU)
-    bright = roi > 50
-    assert search.n_foreground == int(bright.sum())
-    expected = np.percentile(roi[bright], [0.5, 99.5])
-    np.testing.assert_allclose(search.window, expected, rtol=1e-6)
+    assert search.n_foreground == 201 and not search.fallback
+    np.testing.assert_allclose(search.window, (1001.0, 1199.0), rtol=1e-6)
 
 
 def test_union_foreground_contains_mean_foreground() -> None:
@@ -108,11 +144,11 @@ def test_union_foreground_contains_mean_foreground() -> None:
 
 
 def test_no_candidate_foreground_falls_back_to_the_whole_roi() -> None:
-    image, _ = _square_slice()
-    roi = _roi(image)
+    # ROI 0, 1, ..., 1023: 0.5th percentile 0.005 * 1023 = 5.115, 99.5th 0.995 * 1023 = 1017.885.
+    roi = np.random.default_rng(0).permutation(1024).astype(np.float32).reshape(32, 32)
     search = search_intensity_window(ConstantBox2Mask(-10.0), roi, CPU)
     assert search.fallback and search.n_foreground == 0
-    np.testing.assert_allclose(search.window, np.percentile(roi, [0.5, 99.5]), rtol=1e-6)
+    np.testing.assert_allclose(search.window, (5.115, 1017.885), rtol=1e-6)
 
 
 def test_constant_roi_skips_empty_windows_and_widens_the_final_one() -> None:
@@ -142,10 +178,21 @@ def test_segment_box_never_leaves_the_box() -> None:
     np.testing.assert_array_equal(result.mask, expected)
 
 
-def test_segment_box_with_a_random_network_gives_a_slice_mask() -> None:
-    box2mask, _ = random_networks(seed=1)
-    image, _ = _square_slice()
-    torch.manual_seed(0)
-    result = segment_box(box2mask, image, BOX, CPU, BoxPromptSettings(strategy="coarse"))  # type: ignore[arg-type]
-    assert result.mask.shape == (40, 30) and result.mask.dtype == bool
-    assert not result.mask[:BOX[0]].any() and not result.mask[BOX[2]:].any()
+@pytest.mark.parametrize("box", [(12, 6, 29, 23), (10, 4, 31, 25)])
+def test_segment_box_around_a_bright_disk_returns_the_disk(box: tuple[int, int, int, int]) -> None:
+    # A disk of radius 6 px centred at (20, 14) (113 pixels, about 100) on a dark slice (about 0, noise 5); the
+    # oracle stub marks pixels above each ROI's mean, so crop, search, final prediction and paste-back together must
+    # give back the disk pixel for pixel.
+    u, v = np.meshgrid(np.arange(40), np.arange(30), indexing="ij")
+    disk = (u - 20) ** 2 + (v - 14) ** 2 <= 36
+    image = (np.random.default_rng(0).normal(0, 5, disk.shape) + 100 * disk).astype(np.float32)
+    net = _RecordingBox2Mask()
+    result = segment_box(net, image, box, CPU, BoxPromptSettings(strategy="coarse"))  # type: ignore[arg-type]
+    assert int(disk.sum()) == 113
+    np.testing.assert_array_equal(result.mask, disk)
+    low, high = result.search.window
+    assert not result.search.fallback and 20 < low < 60 and 90 < high < 120  # from the disk's (blended) values
+    # The final prediction sees the ROI in the searched window: the background (over half the ROI, far below the
+    # window's bottom) is clipped to -1; the whole ROI's window (about -10 to 108) would clip 0.5 % of it.
+    final = net.seen[-1]
+    assert final.shape == (1, 64, 64) and (final == -1.0).mean() > 0.5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -20,14 +22,14 @@ from propsam.networks import Box2Mask, PropMask, build_network, count_parameters
 
 def test_paper_box2mask_has_the_papers_parameter_count() -> None:
     with torch.device("meta"):  # no memory, no initialisation: fast
-        network = Box2Mask(PAPER_BOX2MASK)
+        network = Box2Mask(dataclasses.replace(PAPER_BOX2MASK, bottleneck_head=False))
     n = count_parameters(network)
     assert n == 20_618_661
     assert abs(n - 20.62e6) / 20.62e6 < 0.01
 
 
 def test_bottleneck_head_adds_a_sixth_stage() -> None:
-    config = Box2MaskConfig(bottleneck_head=True)
+    config = dataclasses.replace(PAPER_BOX2MASK, bottleneck_head=True)
     with torch.device("meta"):
         network = Box2Mask(config)
     assert count_parameters(network) == 20_618_661 + 513
@@ -35,13 +37,23 @@ def test_bottleneck_head_adds_a_sixth_stage() -> None:
     assert config.output_sizes == (224, 112, 56, 28, 14, 7)
 
 
-def test_paper_propmask_builds_with_attention_at_four_lowest_resolutions() -> None:
+@pytest.mark.parametrize(("bottleneck_head", "expected"), [(False, 31_271_173), (True, 31_271_686)])
+def test_paper_propmask_parameter_count(bottleneck_head: bool, expected: int) -> None:
+    config = dataclasses.replace(PAPER_PROPMASK, bottleneck_head=bottleneck_head)
     with torch.device("meta"):
-        network = PropMask(PAPER_PROPMASK)
-    assert len(network.attention) == 4
-    assert [PAPER_PROPMASK.input_size // 2**s for s in network.attention_stages] == [56, 28, 14, 7]
-    # Two encoders of Box2Mask's encoder shape plus Box2Mask's decoder plus four Q/K projections.
-    assert count_parameters(network) > count_parameters(Box2Mask(PAPER_BOX2MASK))
+        network = PropMask(config)
+        box2mask = Box2Mask(dataclasses.replace(PAPER_BOX2MASK, bottleneck_head=bottleneck_head))
+    assert count_parameters(network) == expected
+    assert len(network.attention) == 4 and network.fuse is None
+    assert [config.input_size // 2**s for s in network.attention_stages] == [56, 28, 14, 7]
+    # Box2Mask's encoder and decoder, plus a mask encoder whose first convolution reads 1 channel instead of 3
+    # (3 x 3 x 2 x 32 = 576 weights fewer), plus the query and key 1x1 projections at 128, 256, 512 and 512
+    # channels: 2 x (128 x 129 + 256 x 257 + 2 x 512 x 513) = 1,215,232.
+    assert count_parameters(network.image_encoder) == count_parameters(box2mask.encoder) == 9_437_856
+    assert count_parameters(network.mask_encoder) == 9_437_856 - 576
+    assert count_parameters(network.attention) == 1_215_232
+    assert count_parameters(network.decoder) == count_parameters(box2mask.decoder)
+    assert expected == count_parameters(box2mask) + 9_437_856 - 576 + 1_215_232
 
 
 @pytest.mark.parametrize("config", [
