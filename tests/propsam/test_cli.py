@@ -268,7 +268,7 @@ def test_segment_the_liver_of_the_example_ct(brightness_bundle: Path, tmp_path: 
     u0, v0, u1, v1 = int(us.min()), int(vs.min()), int(us.max()) + 1, int(vs.max()) + 1
     out = tmp_path / "liver.nii.gz"
     code, stdout, err = _run(capsys, "segment", ct, "--box", f"{u0},{v0},{u1},{v1}", "--slice", k, "--checkpoint",
-                             brightness_bundle, "--out", out, "--search", "coarse", "--max-rounds", 1)
+                             brightness_bundle, "--out", out, "--search", "coarse", "--max-rounds", 3)
     assert code == 0, err
     assert "Box and slice indices refer to the canonical grid" in stdout
     source, written = _nii(ct), _nii(out)
@@ -280,9 +280,11 @@ def test_segment_the_liver_of_the_example_ct(brightness_bundle: Path, tmp_path: 
     # The prompt slice: inside the box only, and the brighter part of it (the network's rule).
     assert mask[:, :, k].any() and not (mask[:, :, k] & ~in_box).any()
     assert image[:, :, k][mask[:, :, k]].mean() > image[:, :, k][in_box & ~mask[:, :, k]].mean() + 50.0
-    # One round per side: the 20 mm window at 3 mm spacing is 6 slices on each side of k, reached on both sides.
+    # Three rounds per side (re-crops count as rounds): at least the 20 mm window at 3 mm spacing, 6 slices on each
+    # side of k, is reached on both sides, and the slices between are all segmented.
     segmented = np.nonzero(mask.any(axis=(0, 1)))[0]
-    assert (segmented.min(), segmented.max()) == (k - 6, k + 6)
+    assert segmented.min() <= k - 6 and segmented.max() >= k + 6
+    assert len(segmented) == segmented.max() - segmented.min() + 1
     # The mask lands on the liver (a mix-up of axes or orientation would put it elsewhere, Dice about 0); with this
     # intensity rule it also takes the brighter vessels and organs nearby: measured Dice 0.38 on the slab.
     slab = slice(k - 6, k + 7)

@@ -167,9 +167,12 @@ def test_guide_intensity_window_and_its_fallbacks() -> None:
     slice_uv = rng.normal(0, 1, (10, 12)).astype(np.float32)
     mask = np.zeros((10, 12), dtype=bool)
     mask[2:6, 3:9] = True
-    assert guide_intensity_window(slice_uv, mask) == pytest.approx(tuple(np.percentile(slice_uv[mask], [0.5, 99.5])))
-    slice_uv[mask] = 5.0  # a constant object: the whole slice's window
-    assert guide_intensity_window(slice_uv, mask) == pytest.approx(tuple(np.percentile(slice_uv, [0.5, 99.5])))
+    slice_uv[mask] = np.arange(24, dtype=np.float32)[::-1]  # 0..23 inside, any order
+    # Linear interpolation at ranks 0.005 * 23 and 0.995 * 23 of the 24 values inside the mask.
+    assert guide_intensity_window(slice_uv, mask) == pytest.approx((0.115, 22.885))
+    slice_uv[:] = 100.0
+    slice_uv[mask] = 5.0  # a constant object: the whole slice's window, 5 on 24 of 120 pixels and 100 elsewhere
+    assert guide_intensity_window(slice_uv, mask) == pytest.approx((5.0, 100.0))
     assert guide_intensity_window(np.full((10, 12), 2.0), mask) == (2.0, 3.0)  # a constant slice
 
 
