@@ -78,18 +78,18 @@ def execute_local(tasks: Sequence[CaseTask], writer: StoreWriter, *, progress: b
 
 
 def _client(workers: int, scheduler: str) -> tuple[Any, Callable[[], None]]:
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as err:
-        raise BenchmarkError(f"--workers and --scheduler need Dask ({err}); pip install 'propsam-bench[distributed]'") \
-            from err
+    from dask.distributed import Client, LocalCluster  # present: run_benchmark called require_dask first
+
+    if not logging.getLogger().isEnabledFor(logging.INFO):
+        # Dask's scheduler logs every connection at INFO; show them with --verbose only.
+        logging.getLogger("distributed").setLevel(logging.WARNING)
     if scheduler:
         client = Client(scheduler)
         return client, client.close
     # One single-threaded process per worker: numpy and torch threads would otherwise oversubscribe the cores.
     threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                           env=threads)
+                           env=threads, silence_logs=logging.WARNING)
     client = Client(cluster)
 
     def close() -> None:
