@@ -22,17 +22,17 @@ def test_paper_box2mask_has_the_papers_parameter_count() -> None:
     with torch.device("meta"):  # no memory, no initialisation: fast
         network = Box2Mask(PAPER_BOX2MASK)
     n = count_parameters(network)
-    assert n == 20_618_661
+    assert n == 20_618_661 + 513  # five decoder heads and the bottleneck head
     assert abs(n - 20.62e6) / 20.62e6 < 0.01
 
 
-def test_bottleneck_head_adds_a_sixth_stage() -> None:
-    config = Box2MaskConfig(bottleneck_head=True)
+def test_bottleneck_head_is_the_sixth_stage() -> None:
+    config = Box2MaskConfig(bottleneck_head=False)
     with torch.device("meta"):
         network = Box2Mask(config)
-    assert count_parameters(network) == 20_618_661 + 513
-    assert config.n_outputs == 6
-    assert config.output_sizes == (224, 112, 56, 28, 14, 7)
+    assert count_parameters(network) == 20_618_661
+    assert config.n_outputs == 5 and PAPER_BOX2MASK.n_outputs == 6
+    assert PAPER_BOX2MASK.output_sizes == (224, 112, 56, 28, 14, 7)
 
 
 def test_paper_propmask_builds_with_attention_at_four_lowest_resolutions() -> None:
