@@ -9,16 +9,19 @@ predicted as foreground. These parameters are then used to standardize and predi
 
 How this module reads it:
 
-1. The ROI is the box (scale 1.0) cropped and resized to the network's input size. The candidate percentiles are
-   percentiles of all ROI pixels: min at p_lo in {5, 6, ..., 40} and max at p_hi in {90, 90.5, ..., 95}, every pair
-   (36 x 11 = 396 candidates); pairs whose window is empty (v_min == v_max) are skipped.
+1. The ROI is the box (scale 1.0). The candidate percentiles are percentiles of all the ROI's native pixels (the
+   slice's own resolution, as training takes its percentiles): min at p_lo in {5, 6, ..., 40} and max at p_hi in
+   {90, 90.5, ..., 95}, every pair (36 x 11 = 396 candidates); pairs whose window is empty (v_min == v_max) are
+   skipped. The ROI resized to the network's input size is then normalised with each window (as in training:
+   crop, resize, normalise), all candidates of a batch at once.
 2. Box2Mask predicts a probability map for every candidate, in batches of ``batch_size``.
 3. "The pixel locations predicted as foreground" is one set of locations, so the 396 predictions must be merged.
    The default, :attr:`CandidateAggregation.MEAN`, treats the candidates as a test-time ensemble over intensity
    windows: a pixel is foreground when the mean probability over candidates exceeds the threshold (a soft majority
    vote, robust to the few windows that make the object vanish or bleed). :attr:`CandidateAggregation.UNION`
    (any candidate above the threshold) is the other literal reading; it is kept as an option.
-4. The final window is the 0.5th and 99.5th percentiles of the ROI pixels at those locations; the ROI is
+4. The final window is the 0.5th and 99.5th percentiles of the native ROI pixels at those locations (the merged
+   foreground mapped back onto the native grid, as the training percentiles are taken inside a native mask); the ROI is
    normalised with it and predicted once more. That prediction, thresholded and pasted back onto the slice (and
    never outside the box), is the 2D mask.
 
@@ -26,8 +29,10 @@ If the merged candidates predict no foreground, or the foreground's window is em
 the 0.5th and 99.5th percentiles of the whole ROI (recorded in :attr:`WindowSearch.fallback`), and an empty window
 (a constant ROI) becomes (v, v + 1), the same fallbacks as the training samples use.
 
-:attr:`SearchStrategy.COARSE` searches the same range on a coarser grid (minimum 5, 10, ..., 40; maximum 90, 92.5,
-95: 24 candidates, 16 times fewer forward passes); everything else is identical.
+:attr:`SearchStrategy.COARSE`, the fast search, takes the same range on a coarser grid (minimum 5, 10, ..., 40;
+maximum 90, 92.5, 95: 24 candidates, 16 times fewer forward passes); everything else is identical. On the demo
+validation cases (a demo-sized Box2Mask, 45 boxes) its mean Dice was 0.00015 below the exhaustive search's, and the
+box stage ran 15.9 times faster (tests/perf/test_propsam_search_perf.py). The exhaustive grid stays the default.
 """
 
 from __future__ import annotations
