@@ -151,3 +151,19 @@ def test_the_result_is_the_final_or_the_best_checkpoint(keep: CheckpointChoice, 
     last = load_checkpoint(result.last_checkpoint).network.state_dict()
     assert all(torch.equal(final[k], last[k]) for k in final)  # final.pt: the last epoch's weights
     assert load_checkpoint(result.final_checkpoint).metadata.epochs == 3  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("argv", "printed"), [
+    (["--preset", "paper"], "preset 'paper' (the paper's recipe"),
+    ([], "preset 'small' (CPU-sized"),  # the default on a CPU
+])
+def test_cli_prints_the_preset_it_uses(argv: list[str], printed: str, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from propsam.cli import main
+
+    # No data folder: the run stops after printing the preset, before any training.
+    assert main(["train", "propmask", "--data", str(tmp_path), "--out", str(tmp_path / "o"), *argv]) == 2
+    out = capsys.readouterr().out
+    assert printed in out
+    if argv:
+        assert "propmask: 224 px, 6 supervised stages, 4500 epochs x 10000 samples, batch 160, lr 0.0005" in out
