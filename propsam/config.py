@@ -2,17 +2,19 @@
 
 The paper's Box2Mask (supplementary S1.3.1) is a six-stage UNet with channels [32, 64, 128, 256, 512, 512], two
 3x3 convolutions per stage, instance normalisation, LeakyReLU, stride-2 downsampling, skip connections and a
-deep-supervision head on every decoder stage, on a 3-channel 224 x 224 input. With biased convolutions, affine
-instance normalisation, 2x2 transposed-convolution upsampling and one 1x1 head per decoder stage (five heads, at
-224, 112, 56, 28 and 14 pixels) it has 20,618,661 parameters, the paper's 20.62 M. The paper's Eq. 1 speaks of
-six supervised stages; ``bottleneck_head=True`` adds a sixth head on the 7 x 7 bottleneck (513 parameters more,
-still 20.62 M), for anyone who reads Eq. 1 that way.
+deep-supervision head on every decoding stage, on a 3-channel 224 x 224 input. "All six decoding stages are designed
+to produce binary foreground segmentation predictions" and Eq. 1 averages over S = 6 stages, so the paper preset has
+six 1x1 heads, at 224, 112, 56, 28, 14 and 7 pixels (the last on the bottleneck, ``bottleneck_head=True``). With
+biased convolutions, affine instance normalisation and 2x2 transposed-convolution upsampling, Box2Mask has
+20,618,661 + 513 = 20,619,174 parameters (the paper's 20.62 M) and PropMask 31,271,173 + 513 = 31,271,686.
+``bottleneck_head=False`` (the dataclass default) drops the bottleneck head: five outputs, as in checkpoints written
+before the paper preset had six; such checkpoints store their configuration and still load.
 
 PropMask (S1.4.1) has an image encoder and a mask encoder shaped like Box2Mask's encoder, cross-attention on the
 ``attention_stages`` lowest resolutions (four in the paper: 56, 28, 14, 7) and the same decoder.
 
 Presets:
-    ``PAPER_*``: the paper's sizes (224 x 224 input).
+    ``PAPER_*``: the paper's sizes (224 x 224 input), six supervised stages.
     ``SMALL_*``: a 96 x 96, narrow network that trains in minutes on 2 CPU cores (demo weights); its PropMask
     also fuses the target's own features and the guide mask's features into the attention output
     (``fuse_query``, ``fuse_guide``), which the paper's PropMask does not.
@@ -100,7 +102,7 @@ class Box2MaskConfig(_Stages):
         convs_per_stage: 3x3 convolutions per stage (encoder and decoder).
         input_size: Side of the square input in pixels; a multiple of ``2 ** (len(channels) - 1)``.
         negative_slope: LeakyReLU slope.
-        bottleneck_head: Add a deep-supervision head on the bottleneck (Eq. 1's S = 6 reading).
+        bottleneck_head: Add a deep-supervision head on the bottleneck, the sixth stage of Eq. 1 (paper: True).
         name: Preset name, recorded in checkpoints.
     """
 
@@ -193,8 +195,8 @@ class PropMaskConfig(_Stages):
 
 NetworkConfig = Box2MaskConfig | PropMaskConfig
 
-PAPER_BOX2MASK = Box2MaskConfig(name="paper")
-PAPER_PROPMASK = PropMaskConfig(name="paper")
+PAPER_BOX2MASK = Box2MaskConfig(bottleneck_head=True, name="paper")
+PAPER_PROPMASK = PropMaskConfig(bottleneck_head=True, name="paper")
 SMALL_BOX2MASK = Box2MaskConfig(channels=(8, 16, 32, 64, 96, 96), input_size=96, name="small")
 SMALL_PROPMASK = PropMaskConfig(channels=(8, 16, 32, 64, 96, 96), input_size=96, fuse_query=True, fuse_guide=True,
                                 name="small")

@@ -7,10 +7,19 @@ the loss "to accommodate the number of adjacent slices" (S1.4.3): with ``group=T
 all T target slices of a task (T consecutive rows of the batch), so a target past the object's end that is predicted
 as foreground raises the task's denominator instead of saturating a loss of its own.
 
-One addition: a smoothing term ``smooth`` is added to the numerator and the denominator. Without it a target slice
-with no foreground (PropMask tasks contain slices past the object's end, where the network must learn to predict
-nothing) gives a loss of exactly 1 whatever the prediction, hence no gradient. ``smooth=0`` is Eq. 1 verbatim
-(with a tiny guard against 0 / 0).
+Eq. 1 exactly, per stage s (``smooth=0``, the paper preset)::
+
+    L_s = 1 - 2 sum_ij(P_sij M_sij) / (sum_ij(P_sij^2) + sum_ij(M_sij^2))
+
+and L = (1 / S) sum_s L_s. The one case Eq. 1 leaves undefined is 0 / 0: the denominator is 0 only when P and M
+are both zero everywhere (an empty target predicted empty, which a sigmoid reaches only by underflow). There the
+ratio is defined as 1 (perfect agreement) and L_s = 0; no epsilon is added anywhere else, so every other value is
+Eq. 1's. An empty target with any non-zero prediction gives L_s = 1 exactly, whatever the prediction, hence no
+gradient: that is Eq. 1's behaviour, kept as such.
+
+``smooth > 0`` (not the paper) adds ``smooth`` to numerator and denominator, 1 - (2 sum(P M) + smooth) /
+(sum(P^2) + sum(M^2) + smooth), which gives empty targets a gradient towards predicting nothing; the demo and
+``small`` presets use 1.0.
 
 Optional, not in the paper: ``bce_weight`` adds that multiple of the binary cross-entropy to every stage's loss
 (as nnU-Net's Dice + CE). Soft Dice alone gives almost no gradient against false positives on a slice with no
@@ -31,9 +40,6 @@ from torch import Tensor
 
 __all__ = ["soft_dice_loss", "deep_supervision_dice_loss", "downsample_target", "dice_score"]
 
-_EPS = 1e-8
-
-
 def downsample_target(target: Tensor, size: tuple[int, int]) -> Tensor:
     """Rescale a binary target (B, 1, H, W) to (B, 1, h, w), keeping it binary (block mean >= 0.5)."""
     target = target.float()
@@ -45,25 +51,34 @@ def downsample_target(target: Tensor, size: tuple[int, int]) -> Tensor:
 def soft_dice_loss(prob: Tensor, target: Tensor, *, smooth: float = 1.0, group: int = 1) -> Tensor:
     """Per-sample soft Dice loss 1 - (2 sum(P M) + smooth) / (sum(P^2) + sum(M^2) + smooth).
 
+    ``smooth=0`` is Eq. 1 exactly; where the denominator is 0 (P and M both zero everywhere) the ratio is 1 and the
+    loss 0 (see the module docstring).
+
     Args:
         prob: (B, 1, h, w) probabilities.
         target: (B, 1, h, w) binary target.
-        smooth: Smoothing term (see the module docstring).
+        smooth: Smoothing term, >= 0 (see the module docstring).
         group: Rows per sample: sums run over ``group`` consecutive rows (B must be a multiple).
 
     Returns:
         (B / group,) losses in [0, 1].
 
     Raises:
-        ValueError: B is not a multiple of ``group``.
+        ValueError: B is not a multiple of ``group``, or a negative ``smooth``.
     """
     if group < 1 or prob.shape[0] % group:
         raise ValueError(f"soft_dice_loss group={group} must be >= 1 and divide the batch size {prob.shape[0]}")
+    if smooth < 0:
+        raise ValueError(f"soft_dice_loss smooth must be >= 0, got {smooth}")
     prob = prob.float().reshape(prob.shape[0] // group, -1)
     target = target.float().reshape(target.shape[0] // group, -1)
-    intersection = (prob * target).sum(dim=1)
-    denominator = (prob * prob).sum(dim=1) + (target * target).sum(dim=1)
-    return 1.0 - (2.0 * intersection + smooth) / (denominator + smooth + _EPS)
+    numerator = 2.0 * (prob * target).sum(dim=1) + smooth
+    denominator = (prob * prob).sum(dim=1) + (target * target).sum(dim=1) + smooth
+    defined = denominator > 0
+    # 0 / 0 (both empty) is perfect agreement; the inner where keeps the unused branch (and its gradient) finite.
+    ratio = torch.where(defined, numerator / torch.where(defined, denominator, torch.ones_like(denominator)),
+                        torch.ones_like(denominator))
+    return 1.0 - ratio
 
 
 def deep_supervision_dice_loss(logits: Sequence[Tensor], target: Tensor, *, smooth: float = 1.0,

@@ -25,6 +25,7 @@ __all__ = [
     "paste_back",
     "percentile_window",
     "normalise",
+    "normalise_windows",
     "to_network_input",
 ]
 
@@ -193,6 +194,32 @@ def normalise(x: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
                          "(constant intensities inside the mask?)")
     x = np.clip(np.asarray(x, dtype=np.float32), vmin, vmax)
     return (2.0 * (x - np.float32(vmin)) / np.float32(vmax - vmin) - 1.0).astype(np.float32, copy=False)
+
+
+def normalise_windows(x: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """:func:`normalise` of one image under N windows at once.
+
+    Args:
+        x: (H, W) intensities.
+        windows: (N, 2) rows (v_min, v_max), each with v_max > v_min.
+
+    Returns:
+        (N, H, W) float32 in [-1, 1]; row n equals ``normalise(x, *windows[n])``.
+
+    Raises:
+        ValueError: Windows not (N, 2), not finite, or empty (v_max <= v_min).
+    """
+    windows = np.asarray(windows, dtype=np.float64)
+    if windows.ndim != 2 or windows.shape[1] != 2:
+        raise ValueError(f"normalise_windows windows must be (N, 2) rows (v_min, v_max), got shape {windows.shape}")
+    if not np.isfinite(windows).all() or (windows[:, 1] <= windows[:, 0]).any():
+        raise ValueError("normalise_windows needs finite windows with v_max > v_min; got "
+                         f"{windows[~(windows[:, 1] > windows[:, 0])][:3].tolist()} among {len(windows)}")
+    lo, hi = (windows[:, k, None, None].astype(np.float32) for k in (0, 1))
+    span = (windows[:, 1] - windows[:, 0]).astype(np.float32)[:, None, None]  # as normalise: the float64 difference
+    clipped = np.clip(np.asarray(x, dtype=np.float32)[None], lo, hi)
+    out: np.ndarray = (2.0 * (clipped - lo) / span - 1.0).astype(np.float32, copy=False)
+    return out
 
 
 def to_network_input(batch: np.ndarray) -> torch.Tensor:

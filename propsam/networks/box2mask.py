@@ -14,7 +14,7 @@ class Box2Mask(nn.Module):
     """Six-stage UNet (with the paper's configuration) with deep supervision.
 
     Args:
-        config: Network shape; :data:`propsam.config.PAPER_BOX2MASK` has 20,618,661 parameters.
+        config: Network shape; :data:`propsam.config.PAPER_BOX2MASK` has 20,619,174 parameters (six heads).
     """
 
     config: Box2MaskConfig

@@ -9,6 +9,10 @@ Output folder::
 
     out_dir/last.pt       checkpoint after every epoch, with the training state (optimizer, scheduler, epoch, RNG)
     out_dir/best.pt       checkpoint of the lowest validation loss (no training state)
+    out_dir/final.pt      the weights after the last epoch (no training state), written at the end
+
+The run's result (:attr:`TrainResult.checkpoint`) is ``final.pt``, as the paper ships the latest checkpoint, or
+``best.pt`` with ``TrainOptions.keep=CheckpointChoice.BEST_VALIDATION``.
     out_dir/curves.csv    one row per epoch (propsam.training.curves)
     out_dir/curves.png    the loss plot, written at the end
 
@@ -44,10 +48,10 @@ from propsam.training.batches import TRAIN_STREAM, VAL_STREAM, SampleStream
 from propsam.training.curves import EpochRecord, plot_curves, write_curves_csv
 from propsam.training.data import CaseSource, as_case_sequence
 from propsam.training.epochs import EpochRunner, resolve_precision
-from propsam.training.options import DEFAULT_LR, TrainOptions
+from propsam.training.options import DEFAULT_LR, CheckpointChoice, TrainOptions
 from propsam.training.samples import build_index
 
-__all__ = ["TrainOptions", "TrainResult", "train_box2mask", "train_propmask", "DEFAULT_LR"]
+__all__ = ["CheckpointChoice", "TrainOptions", "TrainResult", "train_box2mask", "train_propmask", "DEFAULT_LR"]
 
 _log = logging.getLogger("propsam.training")
 
@@ -65,6 +69,9 @@ class TrainResult:
         epochs_completed: Epochs done.
         seconds: Wall time of this call, s.
         stopped_by_budget: The time budget ended the run before ``epochs``.
+        final_checkpoint: ``out_dir/final.pt``, the weights after the last epoch.
+        final_sha256: Checksum of ``final.pt``.
+        keep: Which of the two is the run's result (``TrainOptions.keep``).
     """
 
     kind: NetworkKind
@@ -76,6 +83,19 @@ class TrainResult:
     epochs_completed: int
     seconds: float
     stopped_by_budget: bool
+    final_checkpoint: Path
+    final_sha256: str
+    keep: CheckpointChoice = CheckpointChoice.FINAL
+
+    @property
+    def checkpoint(self) -> Path:
+        """The run's result: ``final.pt`` or ``best.pt``, as ``keep`` says."""
+        return self.final_checkpoint if self.keep is CheckpointChoice.FINAL else self.best_checkpoint
+
+    @property
+    def sha256(self) -> str:
+        """Checksum of :attr:`checkpoint`."""
+        return self.final_sha256 if self.keep is CheckpointChoice.FINAL else self.best_sha256
 
 
 def train_box2mask(cases_train: CaseSource, cases_val: CaseSource | None, config: Box2MaskConfig,
@@ -96,7 +116,8 @@ def train_box2mask(cases_train: CaseSource, cases_val: CaseSource | None, config
     """
     if not isinstance(config, Box2MaskConfig):
         raise TypeError(f"train_box2mask config must be a Box2MaskConfig, got {type(config).__name__}")
-    return _train(NetworkKind.BOX2MASK, cases_train, cases_val, config, options, Path(out_dir))
+    return replace(_train(NetworkKind.BOX2MASK, cases_train, cases_val, config, options, Path(out_dir)),
+                   keep=options.keep)
 
 
 def train_propmask(cases_train: CaseSource, cases_val: CaseSource | None, config: PropMaskConfig,
@@ -106,7 +127,8 @@ def train_propmask(cases_train: CaseSource, cases_val: CaseSource | None, config
         raise TypeError(f"train_propmask config must be a PropMaskConfig, got {type(config).__name__}")
     # The paper augments PropMask tasks with flips and rotations only.
     options = replace(options, augment=replace(options.augment, p_intensity=0.0))
-    return _train(NetworkKind.PROPMASK, cases_train, cases_val, config, options, Path(out_dir))
+    return replace(_train(NetworkKind.PROPMASK, cases_train, cases_val, config, options, Path(out_dir)),
+                   keep=options.keep)
 
 
 def _streams(kind: NetworkKind, config: NetworkConfig, options: TrainOptions, cases_train: CaseSource,
@@ -200,9 +222,11 @@ def _restore(last: Path, kind: NetworkKind, config: NetworkConfig, network: torc
 
 def _finish(kind: NetworkKind, out_dir: Path, config: NetworkConfig, history: Sequence[EpochRecord],
             started: float, stopped: bool) -> TrainResult:
-    last, best = out_dir / "last.pt", out_dir / "best.pt"
-    if not best.exists():  # no validation set: the last weights are the result
-        loaded = load_checkpoint(last, kind=kind)
+    last, best, final = out_dir / "last.pt", out_dir / "best.pt", out_dir / "final.pt"
+    loaded = load_checkpoint(last, kind=kind)
+    # The last epoch's weights without the training state: the paper's shipped checkpoint.
+    save_checkpoint(final, loaded.network, config, kind=kind, metadata=loaded.metadata)
+    if not best.exists():  # no validation set: the last weights are the best too
         save_checkpoint(best, loaded.network, config, kind=kind, metadata=loaded.metadata)
     try:
         plot_curves(history, out_dir / "curves.png", title=f"{kind.value} ({config.name}) loss curves")
@@ -210,4 +234,5 @@ def _finish(kind: NetworkKind, out_dir: Path, config: NetworkConfig, history: Se
         _log.warning("no loss plot: %s", err)
     return TrainResult(kind=kind, out_dir=out_dir, last_checkpoint=last, best_checkpoint=best,
                        best_sha256=load_checkpoint(best, kind=kind).sha256, history=tuple(history),
-                       epochs_completed=len(history), seconds=time.perf_counter() - started, stopped_by_budget=stopped)
+                       epochs_completed=len(history), seconds=time.perf_counter() - started, stopped_by_budget=stopped,
+                       final_checkpoint=final, final_sha256=load_checkpoint(final, kind=kind).sha256)

@@ -1,23 +1,43 @@
-"""Settings of a training run (:class:`TrainOptions`) and the paper's initial learning rates."""
+"""Settings of a training run (:class:`TrainOptions`), which checkpoint is its result, the paper's learning rates.
+
+Named presets holding these settings (``paper``, ``small``, ``tiny``) are in :mod:`propsam.training.presets`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from propsam.checkpoint import NetworkKind
 from propsam.inference.runtime import Precision, parse_precision
+from propsam.options import parse_enum
 from propsam.training.augment import AugmentSettings
 from propsam.training.samples import SampleSettings
 
-__all__ = ["TrainOptions", "DEFAULT_LR"]
+__all__ = ["CheckpointChoice", "TrainOptions", "DEFAULT_LR"]
 
 #: The paper's initial learning rates.
 DEFAULT_LR = {NetworkKind.BOX2MASK: 1e-3, NetworkKind.PROPMASK: 5e-4}
 
 
+class CheckpointChoice(str, Enum):
+    """Which weights a training run gives as its result (:attr:`TrainResult.checkpoint`)."""
+
+    #: The weights after the last epoch, ``final.pt``: the paper ships "the latest checkpoint" (S1.3.3, S1.4.3).
+    FINAL = "final"
+    #: The weights of the lowest validation loss, ``best.pt``.
+    BEST_VALIDATION = "best_validation"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
 @dataclass(frozen=True)
 class TrainOptions:
-    """Settings of one training run (the paper's values as defaults, except ``epochs`` and ``batch_size``).
+    """Settings of one training run.
+
+    The defaults are the paper's except ``epochs``, ``batch_size``, ``val_samples`` and ``smooth`` (1.0, not the
+    paper's 0); :data:`propsam.training.presets.PAPER` holds every value the paper states.
 
     Attributes:
         epochs: Total epochs (a resumed run continues up to this number; paper: 4,100 and 4,500).
@@ -34,7 +54,7 @@ class TrainOptions:
         workers: Data-loader workers; None: 0 on CPU, min(8, CPUs) on CUDA.
         seed: Seeds weights initialisation and every sample.
         resume: Continue from ``out_dir/last.pt`` if it exists.
-        smooth: Smoothing term of the Dice loss (propsam.losses).
+        smooth: Smoothing term of the Dice loss (propsam.losses); 0 is Eq. 1 exactly (the paper).
         bce_weight: Weight of a binary cross-entropy term added to the Dice loss (propsam.losses); 0 (the paper)
             keeps Eq. 1 alone.
         samples: Sampling settings.
@@ -43,6 +63,7 @@ class TrainOptions:
         data_description: Free text stored in checkpoint metadata.
         init_from: PropMask only: a Box2Mask checkpoint of the same channels to warm-start from
             (:meth:`PropMask.init_from_box2mask`); ignored when resuming. None: random initialisation (the paper).
+        keep: Which checkpoint is the run's result: the final weights (the paper) or the best validation loss.
     """
 
     epochs: int = 100
@@ -66,8 +87,13 @@ class TrainOptions:
     time_budget_s: float | None = None
     data_description: str = ""
     init_from: str | None = None
+    keep: CheckpointChoice = CheckpointChoice.FINAL
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "keep", parse_enum(CheckpointChoice, self.keep, argument="TrainOptions.keep",
+                                                    what="checkpoint choice"))
+        if self.smooth < 0:
+            raise ValueError(f"TrainOptions.smooth must be >= 0, got {self.smooth}")
         for name in ("epochs", "samples_per_epoch", "batch_size", "val_every", "val_samples", "cosine_period"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:

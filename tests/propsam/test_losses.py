@@ -78,3 +78,38 @@ def test_optional_cross_entropy_term() -> None:
     bce = -(math.log(0.8) + math.log(0.6)) / 2
     loss = deep_supervision_dice_loss([logits], target, smooth=0.0, bce_weight=0.5)
     assert loss.item() == pytest.approx(dice + 0.5 * bce, abs=1e-5)
+
+
+def _eq1(prob: torch.Tensor, target: torch.Tensor) -> float:
+    """Eq. 1 of the supplement (S1.3.3) for one stage, written out: 1 - 2 sum(PM) / (sum(P^2) + sum(M^2))."""
+    return 1.0 - 2.0 * float((prob * target).sum()) / float((prob**2).sum() + (target**2).sum())
+
+
+def test_smooth_zero_is_eq1_exactly_on_a_small_object() -> None:
+    torch.manual_seed(0)
+    prob = torch.rand(1, 1, 8, 8)
+    target = torch.zeros(1, 1, 8, 8)
+    target[0, 0, 3:5, 3:5] = 1  # a small object, where a smoothing term of 1 moves the loss most
+    assert soft_dice_loss(prob, target, smooth=0.0).item() == pytest.approx(_eq1(prob, target), abs=1e-6)
+    assert abs(soft_dice_loss(prob, target, smooth=1.0).item() - _eq1(prob, target)) > 1e-3
+
+
+def test_both_empty_is_perfect_agreement_with_finite_gradients() -> None:
+    logits = torch.full((1, 1, 4, 4), -200.0, requires_grad=True)  # sigmoid underflows to exactly 0 in float32
+    loss = deep_supervision_dice_loss([logits], torch.zeros(1, 1, 4, 4), smooth=0.0)
+    assert loss.item() == 0.0
+    loss.backward()
+    assert logits.grad is not None and torch.isfinite(logits.grad).all()
+
+
+def test_empty_target_with_a_prediction_is_one_without_gradient_in_eq1() -> None:
+    logits = torch.zeros(1, 1, 4, 4, requires_grad=True)
+    loss = deep_supervision_dice_loss([logits], torch.zeros(1, 1, 4, 4), smooth=0.0)
+    assert loss.item() == 1.0
+    loss.backward()
+    assert logits.grad is not None and (logits.grad == 0).all()
+
+
+def test_negative_smooth_is_refused() -> None:
+    with pytest.raises(ValueError, match="smooth must be >= 0"):
+        soft_dice_loss(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2), smooth=-1.0)

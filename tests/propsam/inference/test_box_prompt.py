@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from propsam.inference.box_prompt import (
     COARSE_GRID,
@@ -166,7 +167,10 @@ def test_segment_box_recovers_a_bright_rectangle(strategy: SearchStrategy, n: in
     result = segment_box(net, image, BOX, CPU, BoxPromptSettings(strategy=strategy))
     assert result.mask.shape == image.shape and result.mask.dtype == bool
     assert result.search.n_candidates == n and net.images == n + 1  # candidates, then the final prediction
-    assert (result.mask == truth).mean() > 0.98
+    # The final window comes from the native rectangle pixels (tight, as in training), under which the stub loses
+    # some of the rectangle's border pixels, blurred by the resize (and its darkest noise), never the background.
+    assert not (result.mask & ~truth).any()
+    assert result.mask[ndimage.binary_erosion(truth)].mean() > 0.98 and (result.mask == truth).mean() > 0.97
     assert result.search_seconds > 0 and result.final_seconds > 0
 
 

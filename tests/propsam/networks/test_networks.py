@@ -22,19 +22,19 @@ from propsam.networks import Box2Mask, PropMask, build_network, count_parameters
 
 def test_paper_box2mask_has_the_papers_parameter_count() -> None:
     with torch.device("meta"):  # no memory, no initialisation: fast
-        network = Box2Mask(dataclasses.replace(PAPER_BOX2MASK, bottleneck_head=False))
+        network = Box2Mask(PAPER_BOX2MASK)
     n = count_parameters(network)
-    assert n == 20_618_661
+    assert n == 20_618_661 + 513  # five decoder heads and the bottleneck head
     assert abs(n - 20.62e6) / 20.62e6 < 0.01
 
 
-def test_bottleneck_head_adds_a_sixth_stage() -> None:
-    config = dataclasses.replace(PAPER_BOX2MASK, bottleneck_head=True)
+def test_bottleneck_head_is_the_sixth_stage() -> None:
+    config = Box2MaskConfig(bottleneck_head=False)
     with torch.device("meta"):
         network = Box2Mask(config)
-    assert count_parameters(network) == 20_618_661 + 513
-    assert config.n_outputs == 6
-    assert config.output_sizes == (224, 112, 56, 28, 14, 7)
+    assert count_parameters(network) == 20_618_661
+    assert config.n_outputs == 5 and PAPER_BOX2MASK.n_outputs == 6
+    assert PAPER_BOX2MASK.output_sizes == (224, 112, 56, 28, 14, 7)
 
 
 @pytest.mark.parametrize(("bottleneck_head", "expected"), [(False, 31_271_173), (True, 31_271_686)])
@@ -44,6 +44,7 @@ def test_paper_propmask_parameter_count(bottleneck_head: bool, expected: int) ->
         network = PropMask(config)
         box2mask = Box2Mask(dataclasses.replace(PAPER_BOX2MASK, bottleneck_head=bottleneck_head))
     assert count_parameters(network) == expected
+    assert PAPER_PROPMASK.bottleneck_head  # the paper preset: 31,271,686, six supervised stages
     assert len(network.attention) == 4 and network.fuse is None
     assert [config.input_size // 2**s for s in network.attention_stages] == [56, 28, 14, 7]
     # Box2Mask's encoder and decoder, plus a mask encoder whose first convolution reads 1 channel instead of 3
