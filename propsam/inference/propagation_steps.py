@@ -29,6 +29,7 @@ from scipy import ndimage
 
 from propsam.inference.box_prompt import nonempty_window
 from propsam.inference.planes import Plane, normal_axis, slice_of, write_slice
+from propsam.inference.propagation_settings import PropagationSettings
 from propsam.inference.runtime import GuideEncoding, Runtime
 from propsam.preprocessing import (
     CropWindow,
@@ -42,7 +43,6 @@ from propsam.preprocessing import (
 )
 
 if TYPE_CHECKING:
-    from propsam.inference.propagation import PropagationSettings
     from propsam.networks import PropMask
 
 __all__ = ["StopReason", "Timer", "Guide", "DirectionRun", "guide_intensity_window", "crop_window", "prepare_guide",

@@ -186,16 +186,19 @@ def test_segment_box_never_leaves_the_box() -> None:
 def test_segment_box_around_a_bright_disk_returns_the_disk(box: tuple[int, int, int, int]) -> None:
     # A disk of radius 6 px centred at (20, 14) (113 pixels, about 100) on a dark slice (about 0, noise 5); the
     # oracle stub marks pixels above each ROI's mean, so crop, search, final prediction and paste-back together must
-    # give back the disk pixel for pixel.
+    # give back the disk and nothing else.
     u, v = np.meshgrid(np.arange(40), np.arange(30), indexing="ij")
     disk = (u - 20) ** 2 + (v - 14) ** 2 <= 36
     image = (np.random.default_rng(0).normal(0, 5, disk.shape) + 100 * disk).astype(np.float32)
     net = _RecordingBox2Mask()
     result = segment_box(net, image, box, CPU, BoxPromptSettings(strategy="coarse"))  # type: ignore[arg-type]
     assert int(disk.sum()) == 113
-    np.testing.assert_array_equal(result.mask, disk)
+    # The final window is the foreground's percentiles on native pixels (about 88 to 110, as in training): the stub
+    # then loses the disk's darkest noise and resize-blurred border pixels (12 or 13 of 113), never the background.
+    assert not (result.mask & ~disk).any() and 100 <= int(result.mask.sum()) < 113
+    assert (result.mask == disk).mean() > 0.985
     low, high = result.search.window
-    assert not result.search.fallback and 20 < low < 60 and 90 < high < 120  # from the disk's (blended) values
+    assert not result.search.fallback and 80 < low < 95 and 100 < high < 120
     # The final prediction sees the ROI in the searched window: the background (over half the ROI, far below the
     # window's bottom) is clipped to -1; the whole ROI's window (about -10 to 108) would clip 0.5 % of it.
     final = net.seen[-1]
