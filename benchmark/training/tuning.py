@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -145,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lr {lr:g}: {scores}", flush=True)
     best = max(((g["propmask_lr"], m, d) for g in grid for m, d in g["mean_dice_by_margin_px"].items()
                 if m != "objects"), key=lambda t: t[2])
-    record = {"command": "python -m benchmark.training.tuning " + " ".join(argv or []),
+    record = {"command": " ".join(["python -m benchmark.training.tuning", *(sys.argv[1:] if argv is None else argv)]),
               "fit_cases": [c.case_id for c in split.fit], "tune_cases": [c.case_id for c in split.tune],
               "scale": args.scale, "settings": settings_record(base), "grid": grid,
               "chosen": {"propmask_lr": best[0], "min_margin_px": float(best[1]), "tuning_dice": best[2]}}

@@ -8,8 +8,9 @@ GPU weeks:
   96 x 96 (demo objects span at most ~50 pixels, and a step costs about half as much, so twice the steps fit);
 - a fixed step budget, not a time budget, so that the same command gives the same weights on any machine with the
   same software: 80 Box2Mask epochs of 128 samples (batches of 32: 320 steps) and 100 PropMask epochs of 64 tasks
-  (batches of 8 tasks of 4 targets: 800 steps), about 5 minutes on 2 idle CPU cores (about a quarter of it
-  Box2Mask: mask prompts skip it; it serves box prompts and PropMask's warm start). Everything is seeded: weights by
+  (batches of 8 tasks of 4 targets: 800 steps): the epochs that the former 300-second budget reached on 2 idle
+  CPU cores (about a quarter of the time is Box2Mask's: mask prompts skip it; it serves box prompts and PropMask's
+  warm start); a loaded machine takes longer and gives the same weights. Everything is seeded: weights by
   ``seed``, every sample by (seed, epoch, index), and the torch thread count is fixed (``threads``) because float
   sums split over a different number of threads round differently;
 - PropMask is warm-started from the trained Box2Mask (``TrainOptions.init_from``: image encoder and decoder copied,
