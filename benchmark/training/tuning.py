@@ -119,7 +119,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the grid (see the module docstring); the choice is the (lr, margin) of the highest tuning Dice."""
+    """Run the grid (see the module docstring); the choice is the (lr, margin) of the highest tuning Dice, ties going
+    to the earlier candidate in the order given."""
     from propsam.training.demo import DemoSettings, settings_record
 
     args = _arguments(argv)
