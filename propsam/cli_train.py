@@ -54,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="default: bf16 autocast on CUDA, fp32 on CPU")
     p.add_argument("--workers", type=int, default=None, help="data-loader workers (default: 0 on CPU, 8 on CUDA)")
     p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
-    p.add_argument("--time-budget", type=float, default=None, metavar="S", help="stop after S seconds")
+    p.add_argument("--time-budget", type=float, default=None, metavar="S",
+                   help="a guard: fail (keeping OUT/last.pt for --resume) if not done within S seconds")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.set_defaults(handler=run_train)
     return p

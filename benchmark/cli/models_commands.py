@@ -15,7 +15,6 @@ from benchmark.fingerprint.cache import default_cache_dir
 from benchmark.models.registry import available_models, get_spec, load_model, model_status
 from benchmark.reports.tables import Table, write_table
 from benchmark.runner.config import load_config
-from benchmark.runner.run import DEMO_BUDGET_S
 
 __all__ = ["register"]
 
@@ -49,7 +48,6 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 
 def _training_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--budget", type=float, default=DEMO_BUDGET_S, help="demo training budget, s")
     parser.add_argument("--cache", type=Path, default=None, help="cache folder (default $PROPBENCH_CACHE)")
     parser.add_argument("--seed", type=int, default=0, help="split seed")
 
@@ -89,8 +87,7 @@ def _weights(args: argparse.Namespace, name: str) -> Path:
     from benchmark.training.demo_weights import demo_weights
 
     home, _, cards = _demo_context(args)
-    return demo_weights(get_spec(name), home, cards, args.cache or default_cache_dir(), budget_s=args.budget,
-                        seed=args.seed)
+    return demo_weights(get_spec(name), home, cards, args.cache or default_cache_dir(), seed=args.seed)
 
 
 def run_demo_weights(args: argparse.Namespace) -> int:

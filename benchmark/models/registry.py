@@ -45,8 +45,10 @@ class ModelSpec:
         checkpoint_hint: What that checkpoint is, for messages.
         packages: Import names the factory needs, for the status and the install hint.
         extra: The ``propsam-bench`` extra that installs them.
-        demo_trainer: ``"module:attribute"`` of a function ``(cases_train, cases_val, out_dir, **budget) -> Path``
-            training demo weights on the demo collection; empty when the model needs no training.
+        demo_trainer: ``"module:attribute"`` of a demo trainer (benchmark.training.demo_weights): an object with
+            ``key()`` (every setting that changes its weights, for the cache key) and ``__call__(cases_train,
+            cases_val, out_dir) -> Path`` training demo weights on the demo collection for a fixed number of steps;
+            empty when the model needs no training.
     """
 
     name: str
@@ -88,7 +90,7 @@ class StatusReport:
 def _propsam(name: str, factory: str, kind: PromptKind, protocol: str) -> ModelSpec:
     return ModelSpec(name=name, factory=factory, prompt_kinds=(kind,), sweeps=("window_mm",), protocol=protocol,
                      needs_checkpoint=True, checkpoint_hint="a PropSAM bundle (propsam.checkpoint; `propsam train`)",
-                     packages=("torch",), extra="propsam", demo_trainer="propsam.training.demo:train_demo_weights")
+                     packages=("torch",), extra="propsam", demo_trainer="propsam.training.demo:DEMO_TRAINER")
 
 
 #: Built-in models.

@@ -30,12 +30,9 @@ from benchmark.runner.execute import StoreWriter, execute_dask, execute_local, r
 from benchmark.runner.jobs import ModelJob, ModelPlan, plan_jobs, plan_models, plan_points
 from benchmark.splits import Subset, make_split
 
-__all__ = ["RunSummary", "run_benchmark", "select_cards", "subset_cases", "DEMO_BUDGET_S"]
+__all__ = ["RunSummary", "run_benchmark", "select_cards", "subset_cases"]
 
 log = logging.getLogger(__name__)
-
-#: Budget of demo weights trained for models that have no checkpoint (see benchmark.training.demo_weights).
-DEMO_BUDGET_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -85,7 +82,7 @@ def _demo_source(home: DataHome, catalog: Catalog, cache_dir: Path) -> Callable[
         if not cards:
             return None
         log.warning("%s has no checkpoint: using its demo weights (trained once on the demo collection)", spec.name)
-        return str(demo_weights(spec, home, cards, cache_dir, budget_s=DEMO_BUDGET_S))
+        return str(demo_weights(spec, home, cards, cache_dir))
 
     return checkpoint
 

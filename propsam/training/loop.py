@@ -18,6 +18,8 @@ The run's result (:attr:`TrainResult.checkpoint`) is ``final.pt``, as the paper 
 
 ``resume=True`` continues from ``last.pt`` exactly: same weights, optimizer and scheduler state, next epoch, RNG
 state; samples are seeded per (seed, epoch, index), so the resumed run draws what the uninterrupted one would have.
+``time_budget_s`` is a guard, not a stopping rule: a run that passes it fails with :class:`TrainingBudgetError`
+after saving ``last.pt`` (so ``resume=True`` continues it), instead of returning weaker weights as if complete.
 On a GPU the forward passes run under bf16 autocast (fp16 with gradient scaling where bf16 is unsupported) and
 samples are prepared by data-loader workers.
 """
@@ -51,9 +53,14 @@ from propsam.training.epochs import EpochRunner, resolve_precision
 from propsam.training.options import DEFAULT_LR, CheckpointChoice, TrainOptions
 from propsam.training.samples import build_index
 
-__all__ = ["CheckpointChoice", "TrainOptions", "TrainResult", "train_box2mask", "train_propmask", "DEFAULT_LR"]
+__all__ = ["CheckpointChoice", "TrainOptions", "TrainResult", "TrainingBudgetError", "train_box2mask",
+           "train_propmask", "DEFAULT_LR"]
 
 _log = logging.getLogger("propsam.training")
+
+
+class TrainingBudgetError(RuntimeError):
+    """A run passed ``TrainOptions.time_budget_s`` before its last epoch (its ``last.pt`` is kept for a resume)."""
 
 @dataclass(frozen=True)
 class TrainResult:
@@ -68,7 +75,6 @@ class TrainResult:
         history: One record per epoch, including epochs before a resume.
         epochs_completed: Epochs done.
         seconds: Wall time of this call, s.
-        stopped_by_budget: The time budget ended the run before ``epochs``.
         final_checkpoint: ``out_dir/final.pt``, the weights after the last epoch.
         final_sha256: Checksum of ``final.pt``.
         keep: Which of the two is the run's result (``TrainOptions.keep``).
@@ -82,7 +88,6 @@ class TrainResult:
     history: tuple[EpochRecord, ...]
     epochs_completed: int
     seconds: float
-    stopped_by_budget: bool
     final_checkpoint: Path
     final_sha256: str
     keep: CheckpointChoice = CheckpointChoice.FINAL
@@ -113,6 +118,7 @@ def train_box2mask(cases_train: CaseSource, cases_val: CaseSource | None, config
         TypeError: ``config`` is not a Box2MaskConfig.
         ValueError: No cases or no eligible slice.
         FileExistsError: ``out_dir`` holds a run and ``resume`` is off.
+        TrainingBudgetError: ``options.time_budget_s`` passed before the last epoch.
     """
     if not isinstance(config, Box2MaskConfig):
         raise TypeError(f"train_box2mask config must be a Box2MaskConfig, got {type(config).__name__}")
@@ -165,13 +171,11 @@ def _train(kind: NetworkKind, cases_train: CaseSource, cases_val: CaseSource | N
         history, best_val = _restore(last, kind, config, network, runner, device)
         _log.info("resuming %s from %s after epoch %d", kind.value, last, len(history))
     train_stream, val_stream = _streams(kind, config, options, cases_train, cases_val)
-    stopped = False
     for epoch in range(len(history) + 1, options.epochs + 1):
         t0 = time.perf_counter()
         lr = runner.lr
         train_loss = runner.train_epoch(replace(train_stream, epoch=epoch))
-        stopped = options.time_budget_s is not None and time.perf_counter() - started >= options.time_budget_s
-        validate = val_stream is not None and (epoch % options.val_every == 0 or epoch == options.epochs or stopped)
+        validate = val_stream is not None and (epoch % options.val_every == 0 or epoch == options.epochs)
         val_loss, val_dice = runner.validate(val_stream) if validate and val_stream is not None else (None, None)
         record = EpochRecord(epoch, train_loss, val_loss, val_dice, lr, time.perf_counter() - t0)
         history.append(record)
@@ -184,9 +188,18 @@ def _train(kind: NetworkKind, cases_train: CaseSource, cases_val: CaseSource | N
         save_checkpoint(last, network, config, kind=kind, metadata=metadata,
                         training_state=runner.state(epoch, [r.to_dict() for r in history], best_val))
         write_curves_csv(history, out_dir / "curves.csv")
-        if stopped:
-            break
-    return _finish(kind, out_dir, config, history, started, stopped and len(history) < options.epochs)
+        _check_budget(kind, options, epoch, time.perf_counter() - started, last)
+    return _finish(kind, out_dir, config, history, started)
+
+
+def _check_budget(kind: NetworkKind, options: TrainOptions, epoch: int, seconds: float, last: Path) -> None:
+    """Fail loudly when the time guard has passed before the last epoch: never ship a silently shortened run."""
+    if options.time_budget_s is None or epoch >= options.epochs or seconds < options.time_budget_s:
+        return
+    raise TrainingBudgetError(
+        f"{kind.value} training passed its time budget: {seconds:.1f} s >= time_budget_s={options.time_budget_s:g} s "
+        f"after epoch {epoch} of {options.epochs}; expected all {options.epochs} epochs within the budget. The run "
+        f"is saved in {last}: raise the budget and pass resume=True (--resume) to finish it")
 
 
 def _warm_start(network: torch.nn.Module, path: str) -> None:
@@ -221,7 +234,7 @@ def _restore(last: Path, kind: NetworkKind, config: NetworkConfig, network: torc
 
 
 def _finish(kind: NetworkKind, out_dir: Path, config: NetworkConfig, history: Sequence[EpochRecord],
-            started: float, stopped: bool) -> TrainResult:
+            started: float) -> TrainResult:
     last, best, final = out_dir / "last.pt", out_dir / "best.pt", out_dir / "final.pt"
     loaded = load_checkpoint(last, kind=kind)
     # The last epoch's weights without the training state: the paper's shipped checkpoint.
@@ -234,5 +247,5 @@ def _finish(kind: NetworkKind, out_dir: Path, config: NetworkConfig, history: Se
         _log.warning("no loss plot: %s", err)
     return TrainResult(kind=kind, out_dir=out_dir, last_checkpoint=last, best_checkpoint=best,
                        best_sha256=load_checkpoint(best, kind=kind).sha256, history=tuple(history),
-                       epochs_completed=len(history), seconds=time.perf_counter() - started, stopped_by_budget=stopped,
+                       epochs_completed=len(history), seconds=time.perf_counter() - started,
                        final_checkpoint=final, final_sha256=load_checkpoint(final, kind=kind).sha256)

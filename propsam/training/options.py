@@ -59,7 +59,9 @@ class TrainOptions:
             keeps Eq. 1 alone.
         samples: Sampling settings.
         augment: Augmentation settings (PropMask uses flips and rotations only).
-        time_budget_s: Stop after the epoch that passes this wall time (s); None: no limit.
+        time_budget_s: A guard, not a stopping rule: fail (``TrainingBudgetError``, ``last.pt`` kept) when an epoch
+            before the last ends past this wall time, s; None: no limit. Runs are bounded by ``epochs`` alone, so
+            the same settings give the same weights on a busy machine as on an idle one.
         data_description: Free text stored in checkpoint metadata.
         init_from: PropMask only: a Box2Mask checkpoint of the same channels to warm-start from
             (:meth:`PropMask.init_from_box2mask`); ignored when resuming. None: random initialisation (the paper).

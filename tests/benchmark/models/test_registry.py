@@ -26,7 +26,7 @@ def _tiny_bundle(path: Path) -> Path:
 def test_builtins_are_listed_without_importing_them() -> None:
     models = available_models()
     assert {"PropSAM-2DBox", "PropSAM-2DMask", "Naive-Propagation"} <= set(models)
-    assert models["PropSAM-2DMask"].demo_trainer == "propsam.training.demo:train_demo_weights"
+    assert models["PropSAM-2DMask"].demo_trainer == "propsam.training.demo:DEMO_TRAINER"
     assert get_spec("Naive-Propagation") is BUILTIN_MODELS["Naive-Propagation"]
 
 

@@ -13,6 +13,7 @@ from propsam.checkpoint import load_checkpoint, load_training_state
 from propsam.config import TINY_BOX2MASK, TINY_PROPMASK
 from propsam.training import SampleSettings, TrainingCase, TrainOptions, TrainResult, train_box2mask, train_propmask
 from propsam.training.curves import read_curves_csv
+from propsam.training.loop import TrainingBudgetError
 from tests.propsam.training.phantoms import phantom_case
 
 # Tiny runs: 24 samples (PropMask: tasks of a guide and 4 targets) per epoch, batches of 8, 8 validation samples.
@@ -70,10 +71,14 @@ def test_resume_continues_exactly(straight_run: TrainResult, phantom_cases: list
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_time_budget_and_no_validation(phantom_cases: list[TrainingCase], tmp_path: Path) -> None:
-    result = train_box2mask(phantom_cases, None, TINY_BOX2MASK, _opts(epochs=50, time_budget_s=0.0),
-                            tmp_path)
-    assert result.epochs_completed == 1 and result.stopped_by_budget and result.history[0].val_loss is None
+def test_time_budget_is_a_loud_guard(phantom_cases: list[TrainingCase], tmp_path: Path) -> None:
+    with pytest.raises(TrainingBudgetError, match=r"time_budget_s=0 s after epoch 1 of 50; expected all 50 epochs"):
+        train_box2mask(phantom_cases, None, TINY_BOX2MASK, _opts(epochs=50, time_budget_s=0.0), tmp_path / "cut")
+    assert load_training_state(tmp_path / "cut" / "last.pt")["epoch"] == 1  # kept for a resume
+    assert not (tmp_path / "cut" / "best.pt").exists()  # no result that looks complete
+    # The last epoch passing the budget is no cut: the run is complete.
+    result = train_box2mask(phantom_cases, None, TINY_BOX2MASK, _opts(epochs=1, time_budget_s=0.0), tmp_path / "one")
+    assert result.epochs_completed == 1 and result.history[0].val_loss is None
     assert result.best_checkpoint.is_file()  # the last weights, for lack of validation
 
 
