@@ -88,7 +88,7 @@ class PropSAMPredictor:
                  max_slices: int | None = 20, max_rounds: int | None = None, batch_size: int = 20,
                  search: SearchStrategy | str = SearchStrategy.EXHAUSTIVE, search_batch_size: int = 32,
                  aggregation: CandidateAggregation | str = CandidateAggregation.MEAN, context_ratio: float = 1.5,
-                 min_margin_px: float = 0.0, keep_connected: bool = False, channel: int = 0,
+                 min_margin_px: float = 4.0, keep_connected: bool = False, channel: int = 0,
                  checkpoint_sha256: str | None = None) -> None:
         if channel < 0:
             raise ValueError(f"channel must be >= 0, got {channel}")

@@ -18,10 +18,10 @@ class PropagationSettings:
             (paper: 20, i.e. at most one target per mm); None: no cap, the window in mm alone decides.
         context_ratio: Scale of the guide mask's box giving the crop window (training draws 1.0 to 2.0).
         min_margin_px: Least margin, in slice pixels, between the guide mask's box and the crop window on each side,
-            for thin objects (a vessel a few pixels wide) that the ratio alone crops tightly. The paper states no
-            inference context. 0 (the ratio alone) scored as well as 2 px and 0.001 Dice above 4 px on a hold-out of
-            the demo training cases (docs/demo-tuning.json); a prediction that reaches the crop's edge is cropped
-            again around it anyway.
+            for thin objects (a vessel a few pixels wide) that the ratio alone crops to a few pixels. The paper states
+            no inference context. On a hold-out of the demo training cases 0, 2 and 4 px scored within 0.001 Dice
+            (docs/demo-tuning.json); 4 px is kept because following a moving object needs room in its crop: with
+            0 px an oracle PropMask recovers only half of a 3 px oblique tube (tests/propsam/inference).
         threshold: A pixel is foreground when its probability is above this.
         batch_size: Target slices per PropMask forward pass.
         max_rounds: Most rounds per direction; None: until the object ends or the volume edge.
@@ -34,7 +34,7 @@ class PropagationSettings:
     window_mm: float = 20.0
     max_slices: int | None = 20
     context_ratio: float = 1.5
-    min_margin_px: float = 0.0
+    min_margin_px: float = 4.0
     threshold: float = 0.5
     batch_size: int = 20
     max_rounds: int | None = None
