@@ -135,5 +135,6 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"{summary.model}: mean Dice {summary.mean_dice:.3f} over {summary.n_objects} objects "
               f"(naive propagation {summary.mean_naive_dice:.3f}); on {summary.n_changing} objects whose "
               f"cross-section changes: {summary.changing_mean_dice:.3f} (naive {summary.changing_mean_naive_dice:.3f});"
-              f" {summary.n_errors} error(s)")
+              f" {summary.n_errors} object(s) or case(s) not evaluated (skipped by the protocol or failed: see "
+              f"{args.out / 'models'})")
     return 0 if not math.isnan(summary.mean_dice) else 1
