@@ -32,6 +32,7 @@ import numpy as np
 from benchmark.data.enums import LayoutFamily
 from benchmark.demo.phantoms import PhantomSpec, Structure, make_phantom
 from benchmark.demo.writers import DemoCase, write_dicom, write_kits, write_msd, write_totalsegmentator
+from benchmark.home.transactions import process_alive
 
 if TYPE_CHECKING:
     from benchmark.data.cards import DatasetCard
@@ -192,7 +193,7 @@ def write_dataset(dataset: DemoDataset, root: Path, seed: int = 0) -> Path:
     root.parent.mkdir(parents=True, exist_ok=True)
     for leftover in root.parent.glob(f".{root.name}.*-*"):
         pid = leftover.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             shutil.rmtree(leftover)
     partial = root.parent / f".{root.name}.partial-{os.getpid()}"
     previous = root.parent / f".{root.name}.previous-{os.getpid()}"
@@ -216,15 +217,6 @@ def write_dataset(dataset: DemoDataset, root: Path, seed: int = 0) -> Path:
                 shutil.rmtree(leftover)
     return root
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def write_demo(dest: Path, seed: int = 0) -> tuple[Path, ...]:

@@ -209,15 +209,6 @@ def _remove_dead_partials(parent: Path, name: str) -> None:
     """Delete half-made data homes of processes that no longer run (a kill during ``create_home``)."""
     for partial in parent.glob(f".{name}.creating-*"):
         pid = partial.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not transactions.process_alive(int(pid)):
             transactions.remove_tree(partial)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

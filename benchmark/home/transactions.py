@@ -54,6 +54,7 @@ __all__ = [
     "roll_back",
     "remove_subdataset",
     "remove_tree",
+    "process_alive",
     "pause_point",
 ]
 
@@ -279,6 +280,17 @@ def remove_tree(path: Path) -> None:
         os.unlink(path)
         return
     shutil.rmtree(path, onerror=allow_and_retry)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (one of another user counts as running), so its half-made folders stay."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def pause_point(step: str) -> None:

@@ -39,6 +39,7 @@ from propsam.checkpoint import (
     CheckpointError,
     NetworkKind,
     TrainingMetadata,
+    file_sha256,
     load_checkpoint,
     load_training_state,
     save_checkpoint,
@@ -238,7 +239,7 @@ def _finish(kind: NetworkKind, out_dir: Path, config: NetworkConfig, history: Se
     last, best, final = out_dir / "last.pt", out_dir / "best.pt", out_dir / "final.pt"
     loaded = load_checkpoint(last, kind=kind)
     # The last epoch's weights without the training state: the paper's shipped checkpoint.
-    save_checkpoint(final, loaded.network, config, kind=kind, metadata=loaded.metadata)
+    final_sha256 = save_checkpoint(final, loaded.network, config, kind=kind, metadata=loaded.metadata)
     if not best.exists():  # no validation set: the last weights are the best too
         save_checkpoint(best, loaded.network, config, kind=kind, metadata=loaded.metadata)
     try:
@@ -246,6 +247,6 @@ def _finish(kind: NetworkKind, out_dir: Path, config: NetworkConfig, history: Se
     except ImportError as err:
         _log.warning("no loss plot: %s", err)
     return TrainResult(kind=kind, out_dir=out_dir, last_checkpoint=last, best_checkpoint=best,
-                       best_sha256=load_checkpoint(best, kind=kind).sha256, history=tuple(history),
+                       best_sha256=file_sha256(best), history=tuple(history),
                        epochs_completed=len(history), seconds=time.perf_counter() - started,
-                       final_checkpoint=final, final_sha256=load_checkpoint(final, kind=kind).sha256)
+                       final_checkpoint=final, final_sha256=final_sha256)
