@@ -74,15 +74,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _select(args: argparse.Namespace, home: DataHome) -> list[DatasetCard]:
+    from benchmark.home.selection import selected_cards
+
     catalog = load_catalog(args.cards)
     report_problems([p for p in catalog.problems if p.dataset_id not in args.ids], level="warning")
-    if args.ids:
-        return [catalog.get(dataset_id) for dataset_id in args.ids]
-    cards = [card for card in catalog.demo if home.is_installed(card.id)]
-    if not cards:
-        raise BenchmarkError(f"no dataset given and no demo dataset installed in {home.path}; run "
-                             f"'propbench datasets demo' or name installed dataset IDs")
-    return cards
+    return selected_cards(home, catalog, args.ids, option="dataset IDs as arguments")
 
 
 def _progress(enabled: bool):  # type: ignore[no-untyped-def]

@@ -74,10 +74,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 def _demo_context(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from benchmark.home.data_home import DataHome
+    from benchmark.home.selection import installed_demo_cards
 
     home = DataHome.resolve(args.home)
     catalog = load_catalog(args.cards)
-    cards = [card for card in catalog.demo if home.is_installed(card.id)]
+    cards = installed_demo_cards(home, catalog)
     if not cards:
         raise BenchmarkError(f"no demo dataset installed in {home.path}; run 'propbench datasets demo' first")
     return home, catalog, cards

@@ -48,16 +48,11 @@ def register(groups: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
 def _readers(args: argparse.Namespace) -> list[LayoutReader]:
     from benchmark.home.data_home import DataHome
+    from benchmark.home.selection import selected_cards
 
     home = DataHome.resolve(args.home)
     catalog = load_catalog(args.cards)
-    if args.datasets:
-        cards = [catalog.get(dataset_id) for dataset_id in dict.fromkeys(args.datasets)]
-    else:
-        cards = [card for card in catalog.demo if home.is_installed(card.id)]
-        if not cards:
-            raise BenchmarkError(f"no dataset given and no demo dataset installed in {home.path}; run "
-                                 f"'propbench datasets demo' or name installed dataset IDs with --datasets")
+    cards = selected_cards(home, catalog, args.datasets or (), option="--datasets")
     return [home.open_reader(card) for card in cards]
 
 

@@ -19,6 +19,7 @@ from benchmark.data.dataset import reader_spec
 from benchmark.data.readers.base import LayoutReader
 from benchmark.errors import BenchmarkError
 from benchmark.home.data_home import DataHome
+from benchmark.home.selection import installed_demo_cards, selected_cards
 from benchmark.models.registry import ModelSpec
 from benchmark.protocol.manifest import Manifest, ManifestEntry, read_manifest
 from benchmark.results.provenance import git_state, suite_version, utc_now
@@ -55,13 +56,7 @@ def select_cards(config: RunConfig, home: DataHome, catalog: Catalog) -> list[Da
     Raises:
         BenchmarkError: An unknown ID, or no dataset named and no demo dataset installed.
     """
-    if config.datasets:
-        return [catalog.get(dataset_id) for dataset_id in config.datasets]
-    cards = [card for card in catalog.demo if home.is_installed(card.id)]
-    if not cards:
-        raise BenchmarkError(f"no dataset given and no demo dataset installed in {home.path}; run "
-                             f"'propbench datasets demo' or name installed dataset IDs (--datasets)")
-    return cards
+    return selected_cards(home, catalog, config.datasets, option="--datasets")
 
 
 def subset_cases(reader: LayoutReader, case_ids: Sequence[str], subset: EvalSubset, split_seed: int) -> set[str]:
@@ -78,7 +73,7 @@ def _demo_source(home: DataHome, catalog: Catalog, cache_dir: Path) -> Callable[
     def checkpoint(spec: ModelSpec) -> str | None:
         from benchmark.training.demo_weights import demo_weights
 
-        cards = [card for card in catalog.demo if home.is_installed(card.id)]
+        cards = installed_demo_cards(home, catalog)
         if not cards:
             return None
         log.warning("%s has no checkpoint: using its demo weights (trained once on the demo collection)", spec.name)

@@ -32,6 +32,7 @@ from benchmark.data.catalog import load_catalog
 from benchmark.data.geometry import Plane
 from benchmark.errors import BenchmarkError
 from benchmark.home.data_home import DataHome
+from benchmark.home.selection import installed_demo_cards
 from benchmark.metrics.dice import compute_dice
 from benchmark.models.registry import get_spec, load_model, resolve
 from benchmark.protocol.object_prompts import ProtocolOptions
@@ -122,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 0.0 < args.scale <= 1.0:
         raise BenchmarkError(f"--scale must be in (0, 1], got {args.scale}")
     home = DataHome.resolve(args.home)
-    cards = [card for card in load_catalog(args.cards).demo if home.is_installed(card.id)]
+    cards = installed_demo_cards(home, load_catalog(args.cards))
     if not cards:
         raise BenchmarkError(f"no demo dataset installed in {home.path}; run 'propbench datasets demo' first")
     train = split_volumes(home, cards, Subset.TRAIN, seed=args.seed)
